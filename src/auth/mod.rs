@@ -1,0 +1,3 @@
+//! Authentication: passwords now; tokens and sessions build on it.
+
+pub mod password;

@@ -1,0 +1,155 @@
+//! The command line: `serve`, `migrate`, `create-admin` (and the offline
+//! tools). Every command reads `DATABASE_URL` and `BALLOTBOX_ENV`.
+
+use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::auth::password::{check_password, Hasher};
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::startup::{self, Application};
+use crate::users::{service as users, Role};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ballotbox",
+    version,
+    about = "An online voting service",
+    long_about = "An online voting service.\n\nConfiguration: config/default.toml, then config/{BALLOTBOX_ENV}.toml (development by default, test, production), then BALLOTBOX__SECTION__KEY environment variables. DATABASE_URL picks the database: a path or sqlite://path for SQLite (default data/ballotbox.db), postgres://... for PostgreSQL."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve the HTTP API until SIGTERM/SIGINT.
+    Serve {
+        /// Address to listen on, HOST:PORT (default: server.bind, 127.0.0.1:8080).
+        #[arg(long, value_name = "HOST:PORT")]
+        bind: Option<String>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create an administrator. The password is read from stdin when stdin is
+    /// not a terminal, else prompted for; never from the command line.
+    CreateAdmin {
+        /// The administrator's email address (their login).
+        #[arg(long)]
+        email: String,
+        /// The name shown for the administrator (default: the email).
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+}
+
+/// Parses the command line, runs the command, and maps failures to exit codes.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match execute(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+}
+
+fn execute(command: Command) -> Result<(), String> {
+    let mut settings = Settings::load().map_err(|e| e.to_string())?;
+    match command {
+        Command::Serve { bind } => {
+            if let Some(bind) = bind {
+                settings.server.bind = bind;
+            }
+            serve(settings)
+        }
+        Command::Migrate => {
+            let pool = startup::open_pool(&settings).map_err(|e| e.to_string())?;
+            let n = startup::migrate(&pool).map_err(|e| e.to_string())?;
+            println!("migrations applied: {n}");
+            Ok(())
+        }
+        Command::CreateAdmin {
+            email,
+            display_name,
+        } => create_admin(&settings, &email, display_name.as_deref()),
+    }
+}
+
+fn serve(settings: Settings) -> Result<(), String> {
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings)
+            .await
+            .map_err(|e| e.to_string())?;
+        log::info!("listening on port {}", app.port());
+        app.run_until_stopped().await.map_err(|e| e.to_string())
+    })
+}
+
+fn create_admin(
+    settings: &Settings,
+    email: &str,
+    display_name: Option<&str>,
+) -> Result<(), String> {
+    users::check_email(email).map_err(describe)?;
+    let password = read_password()?;
+    check_password("password", &password).map_err(describe)?;
+    let hasher = Hasher::new(&settings.auth)?;
+    let hash = hasher.hash(&password).map_err(describe)?;
+    let pool = startup::open_pool(settings).map_err(|e| e.to_string())?;
+    startup::migrate(&pool).map_err(|e| e.to_string())?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let user = users::create_user(
+        &mut conn,
+        email,
+        display_name.unwrap_or(email.trim()),
+        &[Role::Admin],
+        Some(&hash),
+    )
+    .map_err(describe)?;
+    println!("created admin {} ({})", user.email, user.id);
+    Ok(())
+}
+
+/// The password from stdin (piped) or a no-echo prompt; one line, newline
+/// removed, nothing else trimmed.
+fn read_password() -> Result<String, String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
+        let again = rpassword::prompt_password("Repeat: ").map_err(|e| e.to_string())?;
+        if first != again {
+            return Err("the passwords differ".into());
+        }
+        return Ok(first);
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .take(4096)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+    let line = text.lines().next().unwrap_or("");
+    Ok(line.to_string())
+}
+
+fn describe(e: ApiError) -> String {
+    match e {
+        ApiError::Validation(errors) => errors
+            .iter()
+            .map(|f| format!("{} {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        ApiError::Conflict(d) => d,
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,228 @@
+//! Database access: one connection enum over PostgreSQL and SQLite, an r2d2
+//! pool, embedded migrations per backend, and the helpers every service uses
+//! to run queries on the blocking pool.
+
+pub mod schema;
+pub mod types;
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::{self, ManageConnection, PooledConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::ApiError;
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// A connection to either backend; queries are written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// The backend a URL names, decided from its scheme alone: SQLite accepts any
+/// string as a path, so trying each backend in turn could silently create a
+/// stray database file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbUrl {
+    Postgres(String),
+    /// A path or `file:` URI for SQLite (`:memory:` included).
+    Sqlite(String),
+}
+
+impl DbUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err("the database URL is empty".into());
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DbUrl::Postgres(url.to_string()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("sqlite:// needs a file path".into());
+            }
+            return Ok(DbUrl::Sqlite(path.to_string()));
+        }
+        if url.starts_with("file:") {
+            return Ok(DbUrl::Sqlite(url.to_string()));
+        }
+        if let Some((scheme, _)) = url.split_once(':') {
+            let looks_like_scheme = !scheme.is_empty()
+                && scheme.len() > 1 // a Windows drive letter is not a scheme
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+            if looks_like_scheme && url[scheme.len()..].starts_with("://") {
+                return Err(format!(
+                    "unsupported database URL scheme `{scheme}://`: use postgres://, postgresql://, sqlite:// or a file path"
+                ));
+            }
+        }
+        Ok(DbUrl::Sqlite(url.to_string()))
+    }
+
+    /// The SQLite file's path, when there is one on disk.
+    pub fn sqlite_file(&self) -> Option<&Path> {
+        match self {
+            DbUrl::Sqlite(p) if p != ":memory:" && !p.starts_with("file:") => Some(Path::new(p)),
+            _ => None,
+        }
+    }
+}
+
+/// Opens connections for the pool and sets SQLite's pragmas on each.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: DbUrl,
+    busy_timeout_ms: u64,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.url {
+            DbUrl::Postgres(url) => PgConnection::establish(url)
+                .map(DbConnection::Pg)
+                .map_err(r2d2::Error::ConnectionError),
+            DbUrl::Sqlite(path) => {
+                let mut conn =
+                    SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                // WAL + FULL: an acknowledged commit survives a power cut.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                    self.busy_timeout_ms
+                ))
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        match conn {
+            DbConnection::Pg(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
+            DbConnection::Sqlite(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
+        }
+    }
+}
+
+pub type DbPool = r2d2::Pool<ConnectionManager>;
+pub type PooledConn = PooledConnection<ConnectionManager>;
+
+/// Pool settings, from configuration.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    pub size: u32,
+    pub connect_timeout: Duration,
+    pub busy_timeout_ms: u64,
+}
+
+/// Builds a pool without connecting yet, so that a server can start (and say
+/// `/readyz` 503) while the database is down.
+pub fn build_pool(url: &DbUrl, opts: &PoolOptions) -> Result<DbPool, String> {
+    if let Some(file) = url.sqlite_file() {
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create the folder {}: {e}", dir.display()))?;
+        }
+    }
+    let manager = ConnectionManager {
+        url: url.clone(),
+        busy_timeout_ms: opts.busy_timeout_ms,
+    };
+    Ok(r2d2::Pool::builder()
+        .max_size(opts.size)
+        .min_idle(Some(0))
+        // A checkout ping would cost a round trip on every request; broken
+        // connections are dropped by `has_broken` instead.
+        .test_on_check_out(false)
+        .connection_timeout(opts.connect_timeout)
+        .build_unchecked(manager))
+}
+
+/// Applies pending migrations of the connection's backend.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, String> {
+    let applied = match conn {
+        DbConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+    };
+    applied.map_err(|e| format!("migration failed: {e}"))
+}
+
+/// Runs `f` with a pooled connection on the blocking thread pool.
+pub async fn run<T, F>(pool: &DbPool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await?
+}
+
+/// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite, so that a
+/// transaction that reads then writes takes the write lock up front instead
+/// of failing with "database is locked" under concurrency.
+pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            let committed = match conn {
+                DbConnection::Sqlite(c) => AnsiTransactionManager::commit_transaction(c),
+                DbConnection::Pg(c) => AnsiTransactionManager::commit_transaction(c),
+            };
+            if let Err(e) = committed {
+                rollback(conn);
+                return Err(e.into());
+            }
+            Ok(value)
+        }
+        Err(e) => {
+            rollback(conn);
+            Err(e)
+        }
+    }
+}
+
+fn rollback(conn: &mut DbConnection) {
+    let result = match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::rollback_transaction(c),
+        DbConnection::Pg(c) => AnsiTransactionManager::rollback_transaction(c),
+    };
+    if let Err(e) = result {
+        // The manager marks itself broken; r2d2 then drops the connection.
+        log::warn!("rollback failed: {e}");
+    }
+}
+
+/// True when the connection is PostgreSQL (for the few queries that differ).
+pub fn is_pg(conn: &DbConnection) -> bool {
+    matches!(conn, DbConnection::Pg(_))
+}

@@ -1,0 +1,5 @@
+//! HTTP plumbing shared by every route: middleware, extractor error mapping,
+//! paging parameters.
+
+pub mod errors;
+pub mod middleware;

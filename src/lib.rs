@@ -1,0 +1,20 @@
+//! ballotbox: an online voting service. See README.md and docs/ for the
+//! design; each folder is one domain (`auth`, `users`, `elections`, ...).
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod startup;
+pub mod state;
+pub mod system;
+pub mod users;
+
+/// Mounts every feature's routes.
+pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
+    system::handlers::routes(cfg);
+}

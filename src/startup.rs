@@ -1,0 +1,162 @@
+//! The `Application`: binds its listener first (port 0 in tests), then runs.
+//! The one place where routes, middleware and shared state meet.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::dev::{Server, Service};
+use actix_web::middleware::{from_fn, ErrorHandlers};
+use actix_web::{web, App, HttpServer};
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
+
+use crate::config::Settings;
+use crate::crypto::Keys;
+use crate::db::{self, DbPool, DbUrl, PoolOptions};
+use crate::http::{errors, middleware};
+use crate::state::AppState;
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartupError(pub String);
+
+impl From<String> for StartupError {
+    fn from(s: String) -> Self {
+        StartupError(s)
+    }
+}
+
+/// Opens the pool for the configured database (without connecting).
+pub fn open_pool(settings: &Settings) -> Result<DbPool, StartupError> {
+    let url = DbUrl::parse(&settings.database.url).map_err(|e| format!("DATABASE_URL: {e}"))?;
+    if matches!(url, DbUrl::Sqlite(_)) {
+        std::fs::create_dir_all(&settings.data.dir).map_err(|e| {
+            format!(
+                "cannot create the data folder {}: {e}",
+                settings.data.dir.display()
+            )
+        })?;
+    }
+    Ok(db::build_pool(
+        &url,
+        &PoolOptions {
+            size: settings.database.pool_size,
+            connect_timeout: Duration::from_secs(settings.database.connect_timeout_secs),
+            busy_timeout_ms: settings.database.sqlite_busy_timeout_ms,
+        },
+    )?)
+}
+
+/// Applies pending migrations; returns how many ran.
+pub fn migrate(pool: &DbPool) -> Result<usize, StartupError> {
+    let mut conn = pool
+        .get()
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    Ok(db::run_migrations(&mut conn)?)
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens the database, runs migrations, loads keys and binds `bind`.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let pool = open_pool(&settings)?;
+        let p = pool.clone();
+        tokio::task::spawn_blocking(move || migrate(&p))
+            .await
+            .map_err(|e| StartupError(e.to_string()))??;
+        let keys = Keys::load(&settings)?;
+        Self::build_with(settings, pool, keys)
+    }
+
+    /// Builds on an existing pool and keys (tests, tools).
+    pub fn build_with(settings: Settings, pool: DbPool, keys: Keys) -> Result<Self, StartupError> {
+        let listener = TcpListener::bind(&settings.server.bind)
+            .map_err(|e| format!("cannot listen on {}: {e}", settings.server.bind))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| StartupError(e.to_string()))?
+            .port();
+        let state = AppState {
+            pool,
+            settings: Arc::new(settings),
+            keys: Arc::new(keys),
+        };
+        let server = run(listener, state.clone())?;
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM/SIGINT, finishing requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
+    let settings = state.settings.clone();
+    let body_limit = settings.server.body_limit;
+    let body_timeout = Duration::from_secs(settings.server.body_timeout_secs);
+    let openapi = crate::openapi::document();
+    let data = web::Data::new(state);
+    let workers = match settings.server.workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let server = HttpServer::new(move || {
+        let cors = settings
+            .server
+            .cors_origins
+            .iter()
+            .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+            .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+            .allowed_headers(["authorization", "content-type", "idempotency-key"])
+            .max_age(3600);
+        App::new()
+            .app_data(data.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(body_limit)
+                    .error_handler(errors::json_error),
+            )
+            .app_data(web::PayloadConfig::new(body_limit))
+            .app_data(web::PathConfig::default().error_handler(errors::path_error))
+            .app_data(web::QueryConfig::default().error_handler(errors::query_error))
+            .wrap(ErrorHandlers::new().default_handler(errors::ensure_problem))
+            .wrap(from_fn(middleware::security_headers))
+            .wrap(cors)
+            .wrap_fn(move |req, srv| srv.call(middleware::body_deadline(req, body_timeout)))
+            .wrap(from_fn(middleware::request_log))
+            .configure(crate::routes)
+            .service(web::redirect("/docs", "/docs/"))
+            .service(
+                SwaggerUi::new("/docs/{_:.*}")
+                    .url("/api/v1/openapi.json", openapi.clone())
+                    .config(SwaggerConfig::default().validator_url("none")),
+            )
+            .default_service(web::to(errors::not_found))
+    })
+    .workers(workers)
+    .shutdown_timeout(30)
+    .listen(listener)
+    .map_err(|e| StartupError(e.to_string()))?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,15 @@
+//! What every handler shares: the pool, settings and keys.
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::crypto::Keys;
+use crate::db::DbPool;
+
+/// Application state, cloned cheaply into each worker.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+    pub settings: Arc<Settings>,
+    pub keys: Arc<Keys>,
+}

@@ -1,0 +1,3 @@
+//! Service-level endpoints: liveness, readiness and the public signing keys.
+
+pub mod handlers;

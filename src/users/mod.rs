@@ -1,0 +1,7 @@
+//! User accounts and their roles.
+
+pub mod model;
+pub mod repo;
+pub mod service;
+
+pub use model::{Role, User, UserId};

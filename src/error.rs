@@ -44,6 +44,11 @@ pub enum ApiError {
     BadRequest(String),
     #[error("unauthorized")]
     Unauthorized,
+    /// Login failed: one answer whether the email or the password was wrong.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("invalid invitation")]
+    InvalidInvitation,
     #[error("forbidden")]
     Forbidden,
     #[error("not found")]
@@ -87,6 +92,13 @@ impl ApiError {
             ApiError::Unauthorized => (
                 "unauthorized",
                 "A valid bearer access token is required.".into(),
+            ),
+            ApiError::InvalidCredentials => {
+                ("invalid-credentials", "Invalid email or password.".into())
+            }
+            ApiError::InvalidInvitation => (
+                "invalid-invitation",
+                "The invitation is unknown, already used or expired.".into(),
             ),
             ApiError::Forbidden => (
                 "forbidden",
@@ -154,7 +166,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::InvalidCredentials | ApiError::InvalidInvitation => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,

@@ -1,11 +1,13 @@
 //! ballotbox: an online voting service. See README.md and docs/ for the
 //! design; each folder is one domain (`auth`, `users`, `elections`, ...).
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod elections;
 pub mod error;
 pub mod http;
 pub mod openapi;
@@ -17,4 +19,6 @@ pub mod users;
 /// Mounts every feature's routes.
 pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
     system::handlers::routes(cfg);
+    auth::handlers::routes(cfg);
+    users::handlers::routes(cfg);
 }

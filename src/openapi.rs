@@ -36,5 +36,7 @@ impl Modify for BearerAuth {
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = BaseApi::openapi();
     doc.merge(crate::system::handlers::SystemApi::openapi());
+    doc.merge(crate::auth::handlers::AuthApi::openapi());
+    doc.merge(crate::users::handlers::UsersApi::openapi());
     doc
 }

@@ -11,6 +11,7 @@ use actix_web::middleware::{from_fn, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
+use crate::auth::password::Passwords;
 use crate::config::Settings;
 use crate::crypto::Keys;
 use crate::db::{self, DbPool, DbUrl, PoolOptions};
@@ -83,10 +84,12 @@ impl Application {
             .local_addr()
             .map_err(|e| StartupError(e.to_string()))?
             .port();
+        let passwords = Passwords::new(&settings.auth)?;
         let state = AppState {
             pool,
             settings: Arc::new(settings),
             keys: Arc::new(keys),
+            passwords: Arc::new(passwords),
         };
         let server = run(listener, state.clone())?;
         Ok(Self {
@@ -140,6 +143,7 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
             .app_data(web::PathConfig::default().error_handler(errors::path_error))
             .app_data(web::QueryConfig::default().error_handler(errors::query_error))
             .wrap(ErrorHandlers::new().default_handler(errors::ensure_problem))
+            .wrap(from_fn(crate::auth::identity::authenticate))
             .wrap(from_fn(middleware::security_headers))
             .wrap(cors)
             .wrap_fn(move |req, srv| srv.call(middleware::body_deadline(req, body_timeout)))

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::auth::password::Passwords;
 use crate::config::Settings;
 use crate::crypto::Keys;
 use crate::db::DbPool;
@@ -12,4 +13,5 @@ pub struct AppState {
     pub pool: DbPool,
     pub settings: Arc<Settings>,
     pub keys: Arc<Keys>,
+    pub passwords: Arc<Passwords>,
 }

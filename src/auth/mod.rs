@@ -1,3 +1,16 @@
-//! Authentication: passwords now; tokens and sessions build on it.
+//! Authentication and authorization: argon2id passwords, short-lived JWT
+//! access tokens bound to database sessions, rotating refresh tokens,
+//! invitations and login throttling.
 
+pub mod dto;
+pub mod handlers;
+pub mod identity;
+pub mod model;
 pub mod password;
+pub mod repo;
+pub mod service;
+pub mod throttle;
+pub mod tokens;
+
+pub use identity::{Admin, Auditor, AuthUser, Staff, Voter};
+pub use model::SessionId;

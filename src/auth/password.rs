@@ -70,6 +70,53 @@ impl Hasher {
     }
 }
 
+/// Hashing and verifying on the blocking pool, at most one per core at once
+/// (more wait), so a flood of logins cannot starve ballot casting.
+pub struct Passwords {
+    hasher: Hasher,
+    permits: tokio::sync::Semaphore,
+    /// Verified against when the account does not exist, so that timing does
+    /// not tell which accounts exist.
+    dummy: String,
+}
+
+impl Passwords {
+    pub fn new(settings: &AuthSettings) -> Result<Self, String> {
+        let hasher = Hasher::new(settings)?;
+        let dummy = hasher
+            .hash(&super::tokens::random_token())
+            .map_err(|e| e.to_string())?;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Self {
+            hasher,
+            permits: tokio::sync::Semaphore::new(cores),
+            dummy,
+        })
+    }
+
+    /// A fresh PHC string for `password`.
+    pub async fn hash(&self, password: String) -> Result<String, ApiError> {
+        let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
+        let hasher = self.hasher.clone();
+        actix_web::web::block(move || hasher.hash(&password)).await?
+    }
+
+    /// Verifies against `phc`, or against the dummy hash when there is none
+    /// (always false then, at the same cost).
+    pub async fn verify(&self, password: String, phc: Option<String>) -> Result<bool, ApiError> {
+        let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
+        let hasher = self.hasher.clone();
+        let real = phc.is_some();
+        let phc = phc.unwrap_or_else(|| self.dummy.clone());
+        let ok = actix_web::web::block(move || hasher.verify(&password, &phc)).await?;
+        Ok(ok && real)
+    }
+
+    pub fn needs_rehash(&self, phc: &str) -> bool {
+        self.hasher.needs_rehash(phc)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,7 @@
 //! User accounts and their roles.
 
+pub mod dto;
+pub mod handlers;
 pub mod model;
 pub mod repo;
 pub mod service;

@@ -1,0 +1,178 @@
+//! Queries on sessions, refresh tokens, invitations and login throttles.
+
+use diesel::prelude::*;
+
+use super::model::{
+    InvitationRow, RefreshTokenId, RefreshTokenRow, SessionId, SessionRow, ThrottleRow,
+};
+use crate::db::schema::{invitations, login_throttle, refresh_tokens, sessions, user_roles, users};
+use crate::db::types::Time;
+use crate::db::DbConnection;
+use crate::users::UserId;
+
+/// What the per-request session check needs, in one indexed read: one row
+/// per role (or one row with no role).
+pub type SessionFacts = (UserId, Option<Time>, Time, bool, Option<String>);
+
+pub fn find_session_facts(
+    conn: &mut DbConnection,
+    sid: SessionId,
+) -> QueryResult<Vec<SessionFacts>> {
+    sessions::table
+        .inner_join(users::table)
+        .left_join(user_roles::table.on(user_roles::user_id.eq(users::id)))
+        .filter(sessions::id.eq(sid))
+        .select((
+            sessions::user_id,
+            sessions::revoked_at,
+            sessions::expires_at,
+            users::disabled,
+            user_roles::role.nullable(),
+        ))
+        .load(conn)
+}
+
+pub fn insert_session(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<()> {
+    diesel::insert_into(sessions::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn extend_session(conn: &mut DbConnection, sid: SessionId, until: Time) -> QueryResult<()> {
+    diesel::update(sessions::table.find(sid))
+        .set(sessions::expires_at.eq(until))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Revokes a session and every refresh token of its family.
+pub fn revoke_session(conn: &mut DbConnection, sid: SessionId, now: Time) -> QueryResult<()> {
+    diesel::update(
+        sessions::table
+            .find(sid)
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(now))
+    .execute(conn)?;
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(sid))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// Revokes every session and refresh token of a user.
+pub fn revoke_user_sessions(conn: &mut DbConnection, user: UserId, now: Time) -> QueryResult<()> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(now))
+    .execute(conn)?;
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)
+    .map(|_| ())
+}
+
+pub fn insert_refresh_token(conn: &mut DbConnection, row: &RefreshTokenRow) -> QueryResult<()> {
+    diesel::insert_into(refresh_tokens::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_refresh_token(
+    conn: &mut DbConnection,
+    hash: &str,
+) -> QueryResult<Option<RefreshTokenRow>> {
+    refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(hash))
+        .select(RefreshTokenRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Marks a token spent, only if nobody spent it first; false means reuse.
+pub fn spend_refresh_token(
+    conn: &mut DbConnection,
+    id: RefreshTokenId,
+    replaced_by: RefreshTokenId,
+    now: Time,
+) -> QueryResult<bool> {
+    diesel::update(
+        refresh_tokens::table
+            .find(id)
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set((
+        refresh_tokens::revoked_at.eq(now),
+        refresh_tokens::replaced_by.eq(replaced_by),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+pub fn insert_invitation(conn: &mut DbConnection, row: &InvitationRow) -> QueryResult<()> {
+    diesel::insert_into(invitations::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_invitation(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<InvitationRow>> {
+    invitations::table
+        .find(hash)
+        .select(InvitationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Spends an invitation, only if unused; false means it was used already.
+pub fn use_invitation(conn: &mut DbConnection, hash: &str, now: Time) -> QueryResult<bool> {
+    diesel::update(
+        invitations::table
+            .find(hash)
+            .filter(invitations::used_at.is_null()),
+    )
+    .set(invitations::used_at.eq(now))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+pub fn find_throttle(conn: &mut DbConnection, key: &str) -> QueryResult<Option<ThrottleRow>> {
+    login_throttle::table
+        .find(key)
+        .select(ThrottleRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn save_throttle(conn: &mut DbConnection, row: &ThrottleRow, exists: bool) -> QueryResult<()> {
+    if exists {
+        diesel::update(login_throttle::table.find(&row.key))
+            .set(row)
+            .execute(conn)
+            .map(|_| ())
+    } else {
+        diesel::insert_into(login_throttle::table)
+            .values(row)
+            .execute(conn)
+            .map(|_| ())
+    }
+}
+
+pub fn delete_throttle(conn: &mut DbConnection, key: &str) -> QueryResult<()> {
+    diesel::delete(login_throttle::table.find(key))
+        .execute(conn)
+        .map(|_| ())
+}

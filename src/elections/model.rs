@@ -1,0 +1,6 @@
+//! Election rows and ids.
+
+crate::uuid_id!(
+    /// An election's id.
+    ElectionId
+);

@@ -1,0 +1,108 @@
+//! `/api/v1/users`: user administration, for admins.
+
+use actix_web::{web, HttpResponse};
+use utoipa::OpenApi;
+
+use super::dto::{
+    CreateUserRequest, CreatedUser, ImportError, ImportReport, ImportRequest, ImportRow,
+    ImportedUser, UpdateUserRequest, UserFilter,
+};
+use super::model::{Role, User, UserId};
+use super::service;
+use crate::auth::Admin;
+use crate::error::{ApiError, Problem};
+use crate::http::paging::Page;
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(create_user, import_users, list_users, get_user, update_user),
+    components(schemas(CreateUserRequest, CreatedUser, ImportRequest, ImportRow, ImportReport, ImportedUser,
+        ImportError, UpdateUserRequest, User, Role, Page<User>))
+)]
+pub struct UsersApi;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/v1/users")
+            .route(web::post().to(create_user))
+            .route(web::get().to(list_users)),
+    )
+    .service(web::resource("/api/v1/users/import").route(web::post().to(import_users)))
+    .service(
+        web::resource("/api/v1/users/{id}")
+            .route(web::get().to(get_user))
+            .route(web::patch().to(update_user)),
+    );
+}
+
+/// Creates a user, with a password or a single-use invitation token.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUserRequest,
+    security(("bearer" = [])), responses(
+    (status = 201, body = CreatedUser),
+    (status = 409, description = "Duplicate email (case-insensitive)", body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn create_user(
+    admin: Admin,
+    state: web::Data<AppState>,
+    body: web::Json<CreateUserRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let created = service::create(&state, &admin, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// Imports up to 10,000 users in one transaction, with a per-row report.
+#[utoipa::path(post, path = "/api/v1/users/import", tag = "users", request_body = ImportRequest,
+    security(("bearer" = [])), responses((status = 200, body = ImportReport)))]
+pub async fn import_users(
+    admin: Admin,
+    state: web::Data<AppState>,
+    body: web::Json<ImportRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let report = service::import(&state, &admin, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// Lists users, filtered by role and a search string, with cursor paging.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserFilter),
+    security(("bearer" = [])), responses((status = 200, body = Page<User>)))]
+pub async fn list_users(
+    _admin: Admin,
+    state: web::Data<AppState>,
+    filter: web::Query<UserFilter>,
+) -> Result<HttpResponse, ApiError> {
+    let page = service::list(&state.pool, filter.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One user.
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = Uuid, Path)),
+    security(("bearer" = [])), responses(
+    (status = 200, body = User),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn get_user(
+    _admin: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<UserId>,
+) -> Result<HttpResponse, ApiError> {
+    let user = service::get_user(&state.pool, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(user))
+}
+
+/// Changes a user's display name, roles or disabled flag.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = Uuid, Path)),
+    request_body = UpdateUserRequest, security(("bearer" = [])), responses(
+    (status = 200, body = User),
+    (status = 409, description = "An admin cannot disable itself or drop its own admin role", body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn update_user(
+    admin: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<UserId>,
+    body: web::Json<UpdateUserRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let user = service::update(&state, &admin, id.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(user))
+}

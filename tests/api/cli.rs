@@ -1,0 +1,193 @@
+//! The command line: serve refuses bad URLs, migrate is idempotent,
+//! create-admin persists and refuses bad input with a non-zero exit.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use crate::helpers::{Backend, TestDb};
+
+fn ballotbox(dir: &Path, url: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ballotbox"))
+        .args(args)
+        .current_dir(dir)
+        .env("DATABASE_URL", url)
+        .env("BALLOTBOX_ENV", "test")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run ballotbox");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("wait")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn migrate_twice_then_create_admin(backend: Backend) {
+    let Some(db) = TestDb::create(backend) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let out = ballotbox(dir.path(), &db.url, &["migrate"], None);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let create = |email: &str, password: &str| {
+        ballotbox(
+            dir.path(),
+            &db.url,
+            &["create-admin", "--email", email, "--display-name", "Root"],
+            Some(&format!("{password}\n")),
+        )
+    };
+    let out = create("Admin@Example.org", "a long enough password");
+    assert!(out.status.success(), "{}", text(&out));
+    // A second process sees the first one's admin: it was persisted.
+    let out = create("admin@example.org", "another long password");
+    assert!(!out.status.success());
+    assert!(text(&out).contains("already exists"), "{}", text(&out));
+    let out = create("second@example.org", "too short");
+    assert!(!out.status.success());
+    assert!(text(&out).contains("12 to 128"), "{}", text(&out));
+    let out = create("not-an-email", "a long enough password");
+    assert!(!out.status.success());
+    assert!(text(&out).contains("email"), "{}", text(&out));
+    // The password never appears in output.
+    assert!(!text(&out).contains("a long enough password"));
+}
+
+#[test]
+fn migrate_is_idempotent_and_create_admin_persists_on_sqlite() {
+    migrate_twice_then_create_admin(Backend::Sqlite);
+}
+
+#[test]
+fn migrate_is_idempotent_and_create_admin_persists_on_postgres() {
+    migrate_twice_then_create_admin(Backend::Postgres);
+}
+
+#[test]
+fn an_unsupported_database_url_stops_the_start_and_creates_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ballotbox(
+        dir.path(),
+        "mysql://root@localhost/x",
+        &["serve", "--bind", "127.0.0.1:0"],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(text(&out).contains("mysql://"), "{}", text(&out));
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "a file was created"
+    );
+}
+
+#[test]
+fn production_refuses_to_start_without_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db").display().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_ballotbox"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env("DATABASE_URL", &db)
+        .env("BALLOTBOX_ENV", "production")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("refusing to start"), "{}", text(&out));
+}
+
+#[test]
+fn unknown_configuration_keys_are_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ballotbox"))
+        .args(["migrate"])
+        .current_dir(dir.path())
+        .env(
+            "DATABASE_URL",
+            dir.path().join("x.db").display().to_string(),
+        )
+        .env("BALLOTBOX__SERVER__NO_SUCH_KEY", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("no_such_key"), "{}", text(&out));
+}
+
+#[test]
+fn serve_answers_then_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ballotbox"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .current_dir(dir.path())
+        .env("BALLOTBOX_ENV", "development")
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut ok = false;
+    for _ in 0..100 {
+        if let Ok(resp) = reqwest::blocking_get(&format!("http://127.0.0.1:{port}/readyz")) {
+            ok = resp == 200;
+            if ok {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(ok, "server did not become ready");
+    // Zero set-up: the default SQLite database and development keys appear under data/.
+    assert!(dir.path().join("data/ballotbox.db").exists());
+    assert!(dir.path().join("data/keys/signing-key").exists());
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status:?}");
+}
+
+mod reqwest {
+    /// A tiny blocking GET returning the status code, without another client.
+    pub fn blocking_get(url: &str) -> std::io::Result<u16> {
+        use std::io::{Read, Write};
+        let rest = url.trim_start_matches("http://");
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let mut s = std::net::TcpStream::connect(host)?;
+        write!(
+            s,
+            "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut buf = String::new();
+        s.read_to_string(&mut buf)?;
+        Ok(buf
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0))
+    }
+}

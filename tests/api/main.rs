@@ -1,0 +1,8 @@
+//! One integration test binary: each module is a feature, each test a sentence.
+
+mod helpers;
+
+mod auth;
+mod cli;
+mod foundation;
+mod users;

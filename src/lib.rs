@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod ballots;
 pub mod cli;
 pub mod config;
 pub mod crypto;
@@ -14,6 +15,7 @@ pub mod openapi;
 pub mod startup;
 pub mod state;
 pub mod system;
+pub mod tally;
 pub mod users;
 
 /// Mounts every feature's routes.
@@ -21,4 +23,6 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
     system::handlers::routes(cfg);
     auth::handlers::routes(cfg);
     users::handlers::routes(cfg);
+    elections::handlers::routes(cfg);
+    ballots::handlers::routes(cfg);
 }

@@ -38,5 +38,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::system::handlers::SystemApi::openapi());
     doc.merge(crate::auth::handlers::AuthApi::openapi());
     doc.merge(crate::users::handlers::UsersApi::openapi());
+    doc.merge(crate::elections::handlers::ElectionsApi::openapi());
+    doc.merge(crate::ballots::handlers::BallotsApi::openapi());
     doc
 }

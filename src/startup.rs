@@ -90,7 +90,10 @@ impl Application {
             settings: Arc::new(settings),
             keys: Arc::new(keys),
             passwords: Arc::new(passwords),
+            definitions: Default::default(),
+            boards: Default::default(),
         };
+        crate::elections::scheduler::spawn(&state);
         let server = run(listener, state.clone())?;
         Ok(Self {
             port,

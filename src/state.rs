@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use crate::auth::password::Passwords;
+use crate::ballots::board::BoardCache;
+use crate::ballots::definition::DefinitionCache;
 use crate::config::Settings;
 use crate::crypto::Keys;
 use crate::db::DbPool;
@@ -14,4 +16,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub keys: Arc<Keys>,
     pub passwords: Arc<Passwords>,
+    /// Ballot definitions of elections past draft (immutable).
+    pub definitions: Arc<DefinitionCache>,
+    /// Merkle trees of closed elections (immutable).
+    pub boards: Arc<BoardCache>,
 }

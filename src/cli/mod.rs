@@ -1,6 +1,8 @@
 //! The command line: `serve`, `migrate`, `create-admin` (and the offline
 //! tools). Every command reads `DATABASE_URL` and `BALLOTBOX_ENV`.
 
+pub mod count;
+
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 
@@ -44,12 +46,18 @@ pub enum Command {
         #[arg(long)]
         display_name: Option<String>,
     },
+    /// Count a BLT ballot file offline with the server's own tally code and
+    /// print the results JSON (rounds included).
+    Count(count::Count),
 }
 
 /// Parses the command line, runs the command, and maps failures to exit codes.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    if let Command::Count(args) = &cli.command {
+        return count::run(args);
+    }
     match execute(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -82,6 +90,7 @@ fn execute(command: Command) -> Result<(), String> {
             email,
             display_name,
         } => create_admin(&settings, &email, display_name.as_deref()),
+        Command::Count(_) => Ok(()),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod canonical;
 pub mod keys;
+pub mod merkle;
 
 pub use canonical::{canonical_json, sha256_hex};
 pub use keys::{HmacKey, Keys, Signer};

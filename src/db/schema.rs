@@ -102,3 +102,106 @@ diesel::table! {
 diesel::joinable!(sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, sessions, refresh_tokens, invitations);
 diesel::allow_tables_to_appear_in_same_query!(sessions, user_roles);
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::{SqlUuid as Uuid, UtcTime};
+
+    elections (id) {
+        id -> Uuid,
+        title -> Text,
+        description -> Text,
+        state -> Text,
+        eligibility -> Text,
+        opens_at -> Nullable<UtcTime>,
+        closes_at -> Nullable<UtcTime>,
+        scheduled -> Bool,
+        created_at -> UtcTime,
+        created_by -> Uuid,
+        merkle_root -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::SqlUuid as Uuid;
+
+    questions (id) {
+        id -> Uuid,
+        election_id -> Uuid,
+        position -> Integer,
+        prompt -> Text,
+        method -> Text,
+        seats -> Integer,
+        min_selections -> Integer,
+        max_selections -> Integer,
+        allow_blank -> Bool,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::SqlUuid as Uuid;
+
+    options (id) {
+        id -> Uuid,
+        question_id -> Uuid,
+        election_id -> Uuid,
+        position -> Integer,
+        label -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::{SqlUuid as Uuid, UtcTime};
+
+    election_voters (election_id, user_id) {
+        election_id -> Uuid,
+        user_id -> Uuid,
+        added_at -> UtcTime,
+    }
+}
+
+diesel::joinable!(questions -> elections (election_id));
+diesel::joinable!(options -> questions (question_id));
+diesel::joinable!(election_voters -> elections (election_id));
+diesel::joinable!(election_voters -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    elections,
+    questions,
+    options,
+    election_voters,
+    users
+);
+diesel::allow_tables_to_appear_in_same_query!(election_voters, user_roles);
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::{SqlUuid as Uuid, UtcTime};
+
+    participations (election_id, voter_id) {
+        election_id -> Uuid,
+        voter_id -> Uuid,
+        cast_at -> UtcTime,
+        idempotency_key_hash -> Nullable<Text>,
+        idempotency_sealed -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::SqlUuid as Uuid;
+
+    ballots (id) {
+        id -> Uuid,
+        election_id -> Uuid,
+        tracking_code -> Text,
+        ballot_hash -> Text,
+        content -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(elections, participations, ballots);
+diesel::allow_tables_to_appear_in_same_query!(participations, election_voters);
+diesel::allow_tables_to_appear_in_same_query!(participations, users);

@@ -145,3 +145,17 @@ pub fn existing_emails(conn: &mut DbConnection, emails: &[String]) -> QueryResul
     }
     Ok(found)
 }
+
+pub fn find_by_ids(conn: &mut DbConnection, ids: &[UserId]) -> QueryResult<Vec<UserRow>> {
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select(UserRow::as_select())
+        .load(conn)
+}
+
+pub fn count_with_role(conn: &mut DbConnection, role: Role) -> QueryResult<i64> {
+    user_roles::table
+        .filter(user_roles::role.eq(role.as_str()))
+        .count()
+        .get_result(conn)
+}

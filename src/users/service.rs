@@ -116,6 +116,33 @@ pub fn load_user(conn: &mut DbConnection, id: UserId) -> Result<User, ApiError> 
     Ok(User::from_row(row, roles))
 }
 
+/// Attaches roles to user rows with one query.
+fn with_roles(
+    conn: &mut DbConnection,
+    rows: Vec<super::model::UserRow>,
+) -> Result<Vec<User>, ApiError> {
+    let ids: Vec<UserId> = rows.iter().map(|r| r.id).collect();
+    let mut roles: HashMap<UserId, Vec<Role>> = HashMap::new();
+    for (id, role) in repo::list_roles_of(conn, &ids)? {
+        if let Some(r) = Role::parse(&role) {
+            roles.entry(id).or_default().push(r);
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let rs = roles.remove(&r.id).unwrap_or_default();
+            User::from_row(r, rs)
+        })
+        .collect())
+}
+
+/// Several users with their roles, in two queries.
+pub fn load_users(conn: &mut DbConnection, ids: &[UserId]) -> Result<Vec<User>, ApiError> {
+    let rows = repo::find_by_ids(conn, ids)?;
+    with_roles(conn, rows)
+}
+
 pub async fn get_user(pool: &DbPool, id: UserId) -> Result<User, ApiError> {
     db::run(pool, move |c| load_user(c, id)).await
 }
@@ -266,20 +293,7 @@ pub async fn list(pool: &DbPool, filter: UserFilter) -> Result<Page<User>, ApiEr
     let (role, q) = (filter.role, filter.q);
     db::run(pool, move |c| {
         let rows = repo::list_users(c, role, q.as_deref(), after, limit + 1)?;
-        let ids: Vec<UserId> = rows.iter().map(|r| r.id).collect();
-        let mut roles: HashMap<UserId, Vec<Role>> = HashMap::new();
-        for (id, role) in repo::list_roles_of(c, &ids)? {
-            if let Some(r) = Role::parse(&role) {
-                roles.entry(id).or_default().push(r);
-            }
-        }
-        let users = rows
-            .into_iter()
-            .map(|r| {
-                let rs = roles.remove(&r.id).unwrap_or_default();
-                User::from_row(r, rs)
-            })
-            .collect();
+        let users = with_roles(c, rows)?;
         Ok(Page::from_rows(users, limit, |u: &User| u.id.to_string()))
     })
     .await

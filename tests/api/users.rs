@@ -261,6 +261,8 @@ fn allowed(method: &str, path: &str) -> Option<&'static [&'static str]> {
     const PUBLIC: &[&str] = &["anonymous", "voter", "auditor", "admin", "disabled"];
     const ANY_USER: &[&str] = &["voter", "auditor", "admin"];
     const ADMIN: &[&str] = &["admin"];
+    const STAFF: &[&str] = &["auditor", "admin"];
+    const VOTER: &[&str] = &["voter"];
     Some(match (method, path) {
         ("get", "/healthz" | "/readyz" | "/api/v1/keys") => PUBLIC,
         ("post", "/api/v1/auth/login" | "/api/v1/auth/refresh" | "/api/v1/auth/activate") => PUBLIC,
@@ -268,6 +270,13 @@ fn allowed(method: &str, path: &str) -> Option<&'static [&'static str]> {
         | ("get", "/api/v1/me")
         | ("put", "/api/v1/me/password") => ANY_USER,
         (_, p) if p.starts_with("/api/v1/users") => ADMIN,
+        ("get", "/api/v1/elections" | "/api/v1/elections/{id}") => ANY_USER,
+        ("get", "/api/v1/elections/{id}/board" | "/api/v1/elections/{id}/turnout") => ANY_USER,
+        ("get", "/api/v1/elections/{id}/receipts/{tracking_code}") => ANY_USER,
+        ("get", "/api/v1/elections/{id}/voters") => STAFF,
+        ("post", "/api/v1/elections/{id}/ballots")
+        | ("get", "/api/v1/elections/{id}/my-ballot") => VOTER,
+        (_, p) if p.starts_with("/api/v1/elections") => ADMIN,
         _ => return None,
     })
 }

@@ -1,0 +1,2 @@
+DROP TABLE ballots;
+DROP TABLE participations;

@@ -1,0 +1,102 @@
+//! Queries on participations and ballots.
+
+use diesel::prelude::*;
+
+use super::model::{BallotRow, ParticipationRow};
+use crate::db::schema::{ballots, participations};
+use crate::db::DbConnection;
+use crate::elections::ElectionId;
+use crate::users::UserId;
+
+pub fn insert_participation(conn: &mut DbConnection, row: &ParticipationRow) -> QueryResult<()> {
+    diesel::insert_into(participations::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn insert_ballot(conn: &mut DbConnection, row: &BallotRow) -> QueryResult<()> {
+    diesel::insert_into(ballots::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_participation(
+    conn: &mut DbConnection,
+    election: ElectionId,
+    voter: UserId,
+) -> QueryResult<Option<ParticipationRow>> {
+    participations::table
+        .find((election, voter))
+        .select(ParticipationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn count_participations(conn: &mut DbConnection, election: ElectionId) -> QueryResult<i64> {
+    participations::table
+        .filter(participations::election_id.eq(election))
+        .count()
+        .get_result(conn)
+}
+
+pub fn count_ballots(conn: &mut DbConnection, election: ElectionId) -> QueryResult<i64> {
+    ballots::table
+        .filter(ballots::election_id.eq(election))
+        .count()
+        .get_result(conn)
+}
+
+/// A page of the board: tracking codes after `after`, in order.
+pub fn board_page(
+    conn: &mut DbConnection,
+    election: ElectionId,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<(String, String)>> {
+    let mut q = ballots::table
+        .filter(ballots::election_id.eq(election))
+        .select((ballots::tracking_code, ballots::ballot_hash))
+        .into_boxed();
+    if let Some(after) = after {
+        q = q.filter(ballots::tracking_code.gt(after.to_string()));
+    }
+    q.order(ballots::tracking_code.asc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// Every (tracking code, ballot hash) in tracking-code order.
+pub fn all_leaves(
+    conn: &mut DbConnection,
+    election: ElectionId,
+) -> QueryResult<Vec<(String, String)>> {
+    ballots::table
+        .filter(ballots::election_id.eq(election))
+        .order(ballots::tracking_code.asc())
+        .select((ballots::tracking_code, ballots::ballot_hash))
+        .load(conn)
+}
+
+pub fn find_ballot_hash(
+    conn: &mut DbConnection,
+    election: ElectionId,
+    code: &str,
+) -> QueryResult<Option<String>> {
+    ballots::table
+        .filter(ballots::election_id.eq(election))
+        .filter(ballots::tracking_code.eq(code))
+        .select(ballots::ballot_hash)
+        .first(conn)
+        .optional()
+}
+
+/// How many ballots sort before `code`: its leaf index.
+pub fn count_before(conn: &mut DbConnection, election: ElectionId, code: &str) -> QueryResult<i64> {
+    ballots::table
+        .filter(ballots::election_id.eq(election))
+        .filter(ballots::tracking_code.lt(code.to_string()))
+        .count()
+        .get_result(conn)
+}

@@ -1,0 +1,343 @@
+//! Casting a ballot, and what voters and auditors may learn about it.
+
+use std::sync::Arc;
+
+use diesel::Connection;
+use serde_json::json;
+
+use super::board::BoardCache;
+use super::definition::{self, Definition};
+use super::model::{
+    Answer, BallotId, BallotRow, BoardEntry, BoardPage, MyBallot, ParticipationRow, Receipt,
+    ReceiptCheck, SignedReceipt, Turnout,
+};
+use super::seal::{Remembered, SealKey, MAX_KEY_LEN};
+use super::{repo, rules};
+use crate::auth::AuthUser;
+use crate::crypto::{canonical_json, sha256_hex};
+use crate::db::types::Time;
+use crate::db::{self, write_tx, DbConnection};
+use crate::elections::service::{can_see, Viewer};
+use crate::elections::{
+    repo as elections_repo, ElectionId, ElectionRow, ElectionState, Eligibility,
+};
+use crate::error::ApiError;
+use crate::http::paging::{cursor, PageParams};
+use crate::state::AppState;
+use crate::users::{Role, UserId};
+
+/// The election's definition, from the cache once it left `draft`.
+async fn definition_for(state: &AppState, id: ElectionId) -> Result<Arc<Definition>, ApiError> {
+    if let Some(def) = state.definitions.get(id) {
+        return Ok(def);
+    }
+    let (row, def) = db::run(&state.pool, move |c| {
+        let row = elections_repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
+        let def = definition::load(c, id)?;
+        Ok((row, def))
+    })
+    .await?;
+    Ok(if row.state() == ElectionState::Draft {
+        Arc::new(def)
+    } else {
+        state.definitions.put(def)
+    })
+}
+
+/// Whether a voter may cast in this election (the roll, or all voters).
+fn eligible(conn: &mut DbConnection, row: &ElectionRow, voter: UserId) -> Result<bool, ApiError> {
+    Ok(match row.eligibility() {
+        Eligibility::AllVoters => true,
+        Eligibility::Roll => elections_repo::is_on_roll(conn, row.id, voter)?,
+    })
+}
+
+enum Outcome {
+    Accepted(Receipt),
+    /// An `Idempotency-Key` retry: the first answer again.
+    Repeated(Receipt),
+}
+
+/// Casts a ballot: one transaction that re-checks the election is open and
+/// before `closes_at` (holding the election row FOR SHARE on PostgreSQL, or
+/// the write lock on SQLite), then writes the participation and the ballot.
+pub async fn cast(
+    state: &AppState,
+    voter: &AuthUser,
+    election: ElectionId,
+    answers: Vec<Answer>,
+    idempotency_key: Option<String>,
+) -> Result<Receipt, ApiError> {
+    if !voter.has(Role::Voter) {
+        return Err(ApiError::Forbidden);
+    }
+    if idempotency_key
+        .as_ref()
+        .is_some_and(|k| k.is_empty() || k.len() > MAX_KEY_LEN)
+    {
+        return Err(ApiError::bad_request(
+            "Idempotency-Key must be 1 to 255 characters.",
+        ));
+    }
+    let def = definition_for(state, election).await?;
+    let valid = rules::validate(&def, &answers)?;
+    let request_hash = sha256_hex(&canonical_json(&json!({ "answers": answers })));
+    let seal_key = idempotency_key
+        .as_deref()
+        .map(|k| SealKey::derive(&state.keys.jwt.secret, election, voter.id, k));
+    let voter_id = voter.id;
+    // One retry: two simultaneous requests under one key race to insert;
+    // the loser then finds the winner's participation and its receipt.
+    for attempt in 0..2 {
+        let now = Time::now();
+        let cast_at = now.to_rfc3339();
+        let tracking_code = rules::tracking_code();
+        let signed = SignedReceipt {
+            election_id: election,
+            tracking_code: &tracking_code,
+            ballot_hash: &valid.ballot_hash,
+            cast_at: &cast_at,
+        };
+        let receipt = Receipt {
+            election_id: election,
+            signature: state.keys.signer.sign_b64(&canonical_json(&signed)),
+            tracking_code: tracking_code.clone(),
+            ballot_hash: valid.ballot_hash.clone(),
+            cast_at: cast_at.clone(),
+            kid: state.keys.signer.kid.clone(),
+        };
+        let sealed = match &seal_key {
+            Some(k) => Some(
+                k.seal(&Remembered {
+                    request_hash: request_hash.clone(),
+                    receipt: receipt.clone(),
+                })
+                .ok_or_else(|| ApiError::internal("cannot seal the receipt"))?,
+            ),
+            None => None,
+        };
+        let lookup = seal_key.as_ref().map(|k| k.lookup.clone());
+        let (content, rh) = (valid.content.clone(), request_hash.clone());
+        let open_seal = seal_key.clone();
+        let is_staff = voter.has(Role::Admin) || voter.has(Role::Auditor);
+        let result = db::run(&state.pool, move |c| {
+            write_tx(c, |c| {
+                let row = elections_repo::find_election_for_share(c, election)?
+                    .ok_or(ApiError::NotFound)?;
+                // Voters cannot see drafts: the id is not theirs to probe.
+                if row.state() == ElectionState::Draft && !is_staff {
+                    return Err(ApiError::NotFound);
+                }
+                if !eligible(c, &row, voter_id)? {
+                    return Err(ApiError::Forbidden);
+                }
+                if let Some(seal) = &open_seal {
+                    let lookup = &seal.lookup;
+                    if let Some(p) = repo::find_participation(c, election, voter_id)? {
+                        return match (p.idempotency_key_hash, p.idempotency_sealed) {
+                            (Some(h), Some(sealed)) if &h == lookup => {
+                                let remembered = seal
+                                    .open(&sealed)
+                                    .ok_or_else(|| ApiError::internal("unreadable seal"))?;
+                                if remembered.request_hash != rh {
+                                    return Err(ApiError::invalid(
+                                        "Idempotency-Key",
+                                        "was used with a different request body",
+                                    ));
+                                }
+                                Ok(Outcome::Repeated(remembered.receipt))
+                            }
+                            _ => Err(already_voted()),
+                        };
+                    }
+                }
+                if row.state() != ElectionState::Open {
+                    return Err(ApiError::conflict(format!(
+                        "The election is {}; it does not accept ballots.",
+                        row.state
+                    )));
+                }
+                if row.closes_at.is_some_and(|c| c <= Time::now()) {
+                    return Err(ApiError::conflict(
+                        "The election closed; the ballot arrived after closes_at.",
+                    ));
+                }
+                repo::insert_participation(
+                    c,
+                    &ParticipationRow {
+                        election_id: election,
+                        voter_id,
+                        cast_at: now,
+                        idempotency_key_hash: lookup.clone(),
+                        idempotency_sealed: sealed,
+                    },
+                )
+                .map_err(|e| match e {
+                    diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _,
+                    ) => already_voted(),
+                    other => other.into(),
+                })?;
+                repo::insert_ballot(
+                    c,
+                    &BallotRow {
+                        id: BallotId(uuid::Uuid::new_v4()),
+                        election_id: election,
+                        tracking_code,
+                        ballot_hash: receipt.ballot_hash.clone(),
+                        content,
+                    },
+                )?;
+                Ok(Outcome::Accepted(receipt))
+            })
+        })
+        .await;
+        match result {
+            Ok(Outcome::Accepted(r)) | Ok(Outcome::Repeated(r)) => return Ok(r),
+            Err(ApiError::Conflict(_)) if attempt == 0 && seal_key.is_some() => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(already_voted())
+}
+
+fn already_voted() -> ApiError {
+    ApiError::conflict("You have already voted in this election.")
+}
+
+/// Whether the caller voted (never what).
+pub async fn my_ballot(
+    state: &AppState,
+    user: &AuthUser,
+    id: ElectionId,
+) -> Result<MyBallot, ApiError> {
+    let viewer = Viewer::of(user)?;
+    let uid = user.id;
+    db::run(&state.pool, move |c| {
+        let row = elections_repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
+        if !can_see(c, viewer, &row)? {
+            return Err(ApiError::NotFound);
+        }
+        let p = repo::find_participation(c, id, uid)?;
+        Ok(MyBallot {
+            has_voted: p.is_some(),
+            cast_at: p.map(|p| p.cast_at),
+        })
+    })
+    .await
+}
+
+/// Eligible, voted and ballots; voters only once results are published.
+pub async fn turnout(
+    state: &AppState,
+    user: &AuthUser,
+    id: ElectionId,
+) -> Result<Turnout, ApiError> {
+    let viewer = Viewer::of(user)?;
+    db::run(&state.pool, move |c| {
+        let row = elections_repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
+        if !can_see(c, viewer, &row)? {
+            return Err(ApiError::NotFound);
+        }
+        if matches!(viewer, Viewer::Voter(_)) && row.state() != ElectionState::Published {
+            return Err(ApiError::NotFound);
+        }
+        let eligible = match row.eligibility() {
+            Eligibility::Roll => elections_repo::roll_size(c, id)?,
+            Eligibility::AllVoters => crate::users::repo::count_with_role(c, Role::Voter)?,
+        };
+        // Both counts in one transaction: one consistent snapshot.
+        let (voted, ballots) = c.transaction::<_, ApiError, _>(|c| {
+            Ok((
+                repo::count_participations(c, id)?,
+                repo::count_ballots(c, id)?,
+            ))
+        })?;
+        Ok(Turnout {
+            eligible,
+            voted,
+            ballots,
+        })
+    })
+    .await
+}
+
+/// A page of the board.
+pub async fn board(
+    state: &AppState,
+    user: &AuthUser,
+    id: ElectionId,
+    page: PageParams,
+) -> Result<BoardPage, ApiError> {
+    let viewer = Viewer::of(user)?;
+    let limit = page.limit();
+    let after = page.after()?;
+    db::run(&state.pool, move |c| {
+        let row = elections_repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
+        if !can_see(c, viewer, &row)? {
+            return Err(ApiError::NotFound);
+        }
+        let mut rows = repo::board_page(c, id, after.as_deref(), limit + 1)?;
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next_cursor = if more {
+            rows.last().map(|r| cursor(&r.0))
+        } else {
+            None
+        };
+        Ok(BoardPage {
+            items: rows
+                .into_iter()
+                .map(|(tracking_code, ballot_hash)| BoardEntry {
+                    tracking_code,
+                    ballot_hash,
+                })
+                .collect(),
+            next_cursor,
+            merkle_root: row.merkle_root,
+        })
+    })
+    .await
+}
+
+/// Whether a tracking code is on the board, with its inclusion proof once
+/// the election closed.
+pub async fn check_receipt(
+    state: &AppState,
+    cache: Arc<BoardCache>,
+    user: &AuthUser,
+    id: ElectionId,
+    code: String,
+) -> Result<ReceiptCheck, ApiError> {
+    let viewer = Viewer::of(user)?;
+    db::run(&state.pool, move |c| {
+        let row = elections_repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
+        if !can_see(c, viewer, &row)? {
+            return Err(ApiError::NotFound);
+        }
+        let hash = repo::find_ballot_hash(c, id, &code)?.ok_or(ApiError::NotFound)?;
+        let mut check = ReceiptCheck {
+            included: true,
+            ballot_hash: hash,
+            leaf_index: None,
+            tree_size: None,
+            inclusion_proof: None,
+            merkle_root: None,
+        };
+        if let Some(root) = row.merkle_root {
+            let board = cache.get_or_load(c, id)?;
+            let index = board
+                .codes
+                .binary_search(&code)
+                .map_err(|_| ApiError::NotFound)?;
+            let proof = board.tree.proof(index).ok_or(ApiError::NotFound)?;
+            check.leaf_index = Some(index as u64);
+            check.tree_size = Some(board.codes.len() as u64);
+            check.inclusion_proof = Some(proof.iter().map(hex::encode).collect());
+            check.merkle_root = Some(root);
+        }
+        Ok(check)
+    })
+    .await
+}

@@ -467,3 +467,119 @@ impl TestApp {
             .await
     }
 }
+
+/// Many voters at once: one shared password hash, sessions written straight
+/// to the database and tokens signed with the app's key (no argon2 per voter,
+/// no login round trip). Returns (user id, access token) pairs.
+pub async fn fast_users(
+    app: &TestApp,
+    prefix: &str,
+    n: usize,
+    roles: &[ballotbox::users::Role],
+) -> Vec<(String, String)> {
+    use ballotbox::auth::model::SessionRow;
+    use ballotbox::auth::{repo as auth_repo, tokens, SessionId};
+    use ballotbox::db::types::Time;
+    let (prefix, roles, keys, auth) = (
+        prefix.to_string(),
+        roles.to_vec(),
+        app.keys.clone(),
+        app.settings.auth.clone(),
+    );
+    app.with_conn(move |c| {
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let email = format!("{prefix}{i}@example.org");
+            let user = ballotbox::users::service::create_user(
+                c,
+                &email,
+                &email,
+                &roles,
+                Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"),
+            )
+            .unwrap();
+            let now = Time::now();
+            let sid = SessionId::new();
+            auth_repo::insert_session(
+                c,
+                &SessionRow {
+                    id: sid,
+                    user_id: user.id,
+                    created_at: now,
+                    expires_at: Time(now.0 + chrono::Duration::hours(1)),
+                    revoked_at: None,
+                },
+            )
+            .unwrap();
+            let token =
+                tokens::issue_access_token(&keys, &auth, user.id, sid, &user.roles).unwrap();
+            out.push((user.id.to_string(), token));
+        }
+        out
+    })
+    .await
+}
+
+/// A valid election body: one plurality question with `n` options.
+pub fn election_body(title: &str, eligibility: &str, n: usize) -> Value {
+    let options: Vec<Value> = (0..n)
+        .map(|i| serde_json::json!({"label": format!("Option {i}")}))
+        .collect();
+    serde_json::json!({
+        "title": title,
+        "description": "",
+        "eligibility": eligibility,
+        "questions": [{"prompt": "Who?", "method": "plurality", "options": options}]
+    })
+}
+
+impl TestApp {
+    /// Creates an election and returns it.
+    pub async fn create_election(&self, admin: &str, body: &Value) -> Value {
+        let resp = self.post("/api/v1/elections", body, Some(admin)).await;
+        assert_eq!(resp.status(), 201, "create election");
+        resp.json().await.unwrap()
+    }
+
+    /// POSTs an admin step (`open`, `close`, `schedule`, ...) and returns the status.
+    pub async fn step(&self, admin: &str, id: &str, action: &str) -> reqwest::Response {
+        self.post(
+            &format!("/api/v1/elections/{id}/{action}"),
+            &serde_json::json!({}),
+            Some(admin),
+        )
+        .await
+    }
+
+    /// Casts `answers` in election `id`.
+    pub async fn cast(&self, token: &str, id: &str, answers: &Value) -> reqwest::Response {
+        self.post(
+            &format!("/api/v1/elections/{id}/ballots"),
+            &serde_json::json!({ "answers": answers }),
+            Some(token),
+        )
+        .await
+    }
+}
+
+/// The answers choosing option `pick` of every question (rankings rank it first).
+pub fn answers_picking(election: &Value, pick: usize) -> Value {
+    Value::Array(
+        election["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| serde_json::json!({"question_id": q["id"], "selections": [q["options"][pick]["id"]]}))
+            .collect(),
+    )
+}
+
+/// Starts another application on an existing database (a second instance).
+pub async fn spawn_instance(url: &str, data_dir: PathBuf, keys: Keys) -> (u16, Settings) {
+    let settings = test_settings(url, data_dir);
+    let app =
+        Application::build_with(settings.clone(), pool_for(url), keys).expect("second instance");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    (port, settings)
+}

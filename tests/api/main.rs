@@ -4,5 +4,6 @@ mod helpers;
 
 mod auth;
 mod cli;
+mod elections;
 mod foundation;
 mod users;

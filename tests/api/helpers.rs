@@ -399,18 +399,25 @@ pub async fn assert_problem(resp: reqwest::Response, status: u16) -> Value {
 
 /// Counts rows of a table.
 pub async fn count_rows(app: &TestApp, table: &'static str) -> i64 {
+    count_rows_on(&app.pool, table).await
+}
+
+/// Counts rows of a table through any pool.
+pub async fn count_rows_on(pool: &DbPool, table: &'static str) -> i64 {
     #[derive(diesel::QueryableByName)]
     struct N {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    app.with_conn(move |c| {
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
         diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
-            .get_result::<N>(c)
+            .get_result::<N>(&mut pool.get().expect("connection"))
             .expect("count")
             .n
     })
     .await
+    .expect("count task")
 }
 
 /// A user made directly through the library (no HTTP), and its password.
@@ -477,16 +484,30 @@ pub async fn fast_users(
     n: usize,
     roles: &[ballotbox::users::Role],
 ) -> Vec<(String, String)> {
+    fast_users_on(&app.pool, &app.keys, &app.settings.auth, prefix, n, roles).await
+}
+
+/// [`fast_users`] on any database, with any server's keys.
+pub async fn fast_users_on(
+    pool: &DbPool,
+    keys: &Keys,
+    auth: &ballotbox::config::AuthSettings,
+    prefix: &str,
+    n: usize,
+    roles: &[ballotbox::users::Role],
+) -> Vec<(String, String)> {
     use ballotbox::auth::model::SessionRow;
     use ballotbox::auth::{repo as auth_repo, tokens, SessionId};
     use ballotbox::db::types::Time;
-    let (prefix, roles, keys, auth) = (
+    let (prefix, roles, keys, auth, pool) = (
         prefix.to_string(),
         roles.to_vec(),
-        app.keys.clone(),
-        app.settings.auth.clone(),
+        keys.clone(),
+        auth.clone(),
+        pool.clone(),
     );
-    app.with_conn(move |c| {
+    tokio::task::spawn_blocking(move || {
+        let c = &mut pool.get().expect("connection");
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
             let email = format!("{prefix}{i}@example.org");
@@ -518,6 +539,7 @@ pub async fn fast_users(
         out
     })
     .await
+    .expect("seeding")
 }
 
 /// A valid election body: one plurality question with `n` options.

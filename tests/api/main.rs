@@ -3,7 +3,9 @@
 mod helpers;
 
 mod auth;
+mod ballots;
 mod cli;
+mod durability;
 mod elections;
 mod foundation;
 mod users;

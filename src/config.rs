@@ -76,6 +76,7 @@ pub struct ServerSettings {
     pub bind: String,
     pub workers: usize,
     pub body_limit: usize,
+    pub bulk_body_limit: usize,
     pub body_timeout_secs: u64,
     pub cors_origins: Vec<String>,
 }

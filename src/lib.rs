@@ -19,10 +19,11 @@ pub mod tally;
 pub mod users;
 
 /// Mounts every feature's routes.
-pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
+pub fn routes(cfg: &mut actix_web::web::ServiceConfig, settings: &config::Settings) {
+    let bulk = http::errors::json_config(settings.server.bulk_body_limit);
     system::handlers::routes(cfg);
     auth::handlers::routes(cfg);
-    users::handlers::routes(cfg);
-    elections::handlers::routes(cfg);
+    users::handlers::routes(cfg, &bulk);
+    elections::handlers::routes(cfg, &bulk);
     ballots::handlers::routes(cfg);
 }

@@ -137,11 +137,7 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
             .max_age(3600);
         App::new()
             .app_data(data.clone())
-            .app_data(
-                web::JsonConfig::default()
-                    .limit(body_limit)
-                    .error_handler(errors::json_error),
-            )
+            .app_data(errors::json_config(body_limit))
             .app_data(web::PayloadConfig::new(body_limit))
             .app_data(web::PathConfig::default().error_handler(errors::path_error))
             .app_data(web::QueryConfig::default().error_handler(errors::query_error))
@@ -151,7 +147,7 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
             .wrap(cors)
             .wrap_fn(move |req, srv| srv.call(middleware::body_deadline(req, body_timeout)))
             .wrap(from_fn(middleware::request_log))
-            .configure(crate::routes)
+            .configure(|cfg| crate::routes(cfg, &settings))
             .service(web::redirect("/docs", "/docs/"))
             .service(
                 SwaggerUi::new("/docs/{_:.*}")

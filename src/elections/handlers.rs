@@ -26,7 +26,8 @@ use crate::users::UserId;
 )]
 pub struct ElectionsApi;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// `bulk` is the JSON config of roll changes, with its larger body limit.
+pub fn routes(cfg: &mut web::ServiceConfig, bulk: &web::JsonConfig) {
     cfg.service(
         web::resource("/api/v1/elections")
             .route(web::post().to(create_election))
@@ -48,6 +49,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::resource("/api/v1/elections/{id}/voters")
+            .app_data(bulk.clone())
             .route(web::get().to(list_voters))
             .route(web::post().to(add_voters)),
     )

@@ -10,6 +10,13 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use crate::error::{problem_response, ApiError, PROBLEM_JSON};
 
+/// JSON extraction with a body limit and problem-document errors.
+pub fn json_config(limit: usize) -> actix_web::web::JsonConfig {
+    actix_web::web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(json_error)
+}
+
 /// Maps a JSON body extraction failure to its status.
 pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let api = match &err {

@@ -22,13 +22,18 @@ use crate::state::AppState;
 )]
 pub struct UsersApi;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// `bulk` is the JSON config of the import, with its larger body limit.
+pub fn routes(cfg: &mut web::ServiceConfig, bulk: &web::JsonConfig) {
     cfg.service(
         web::resource("/api/v1/users")
             .route(web::post().to(create_user))
             .route(web::get().to(list_users)),
     )
-    .service(web::resource("/api/v1/users/import").route(web::post().to(import_users)))
+    .service(
+        web::resource("/api/v1/users/import")
+            .app_data(bulk.clone())
+            .route(web::post().to(import_users)),
+    )
     .service(
         web::resource("/api/v1/users/{id}")
             .route(web::get().to(get_user))

@@ -40,5 +40,36 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::users::handlers::UsersApi::openapi());
     doc.merge(crate::elections::handlers::ElectionsApi::openapi());
     doc.merge(crate::ballots::handlers::BallotsApi::openapi());
+    describe_responses(&mut doc);
     doc
+}
+
+/// OpenAPI requires a description on every response; handlers that name only
+/// a status and a body get the status's reason phrase.
+fn describe_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in ops.into_iter().flatten() {
+            for (status, response) in op.responses.responses.iter_mut() {
+                if let RefOr::T(r) = response {
+                    if r.description.is_empty() {
+                        r.description = status
+                            .parse::<u16>()
+                            .ok()
+                            .and_then(|s| actix_web::http::StatusCode::from_u16(s).ok())
+                            .and_then(|s| s.canonical_reason())
+                            .unwrap_or("Response")
+                            .to_string();
+                    }
+                }
+            }
+        }
+    }
 }

@@ -55,10 +55,22 @@ pub enum Command {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    if let Command::Count(args) = &cli.command {
-        return count::run(args);
-    }
-    match execute(cli.command) {
+    let result = match cli.command {
+        // Offline tools: no configuration, their own exit codes.
+        Command::Count(args) => return count::run(&args),
+        Command::Serve { bind } => settings().and_then(|mut s| {
+            if let Some(bind) = bind {
+                s.server.bind = bind;
+            }
+            serve(s)
+        }),
+        Command::Migrate => settings().and_then(|s| migrate(&s)),
+        Command::CreateAdmin {
+            email,
+            display_name,
+        } => settings().and_then(|s| create_admin(&s, &email, display_name.as_deref())),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -71,27 +83,15 @@ fn init_logging() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
 }
 
-fn execute(command: Command) -> Result<(), String> {
-    let mut settings = Settings::load().map_err(|e| e.to_string())?;
-    match command {
-        Command::Serve { bind } => {
-            if let Some(bind) = bind {
-                settings.server.bind = bind;
-            }
-            serve(settings)
-        }
-        Command::Migrate => {
-            let pool = startup::open_pool(&settings).map_err(|e| e.to_string())?;
-            let n = startup::migrate(&pool).map_err(|e| e.to_string())?;
-            println!("migrations applied: {n}");
-            Ok(())
-        }
-        Command::CreateAdmin {
-            email,
-            display_name,
-        } => create_admin(&settings, &email, display_name.as_deref()),
-        Command::Count(_) => Ok(()),
-    }
+fn settings() -> Result<Settings, String> {
+    Settings::load().map_err(|e| e.to_string())
+}
+
+fn migrate(settings: &Settings) -> Result<(), String> {
+    let pool = startup::open_pool(settings).map_err(|e| e.to_string())?;
+    let n = startup::migrate(&pool).map_err(|e| e.to_string())?;
+    println!("migrations applied: {n}");
+    Ok(())
 }
 
 fn serve(settings: Settings) -> Result<(), String> {

@@ -34,18 +34,24 @@ pub fn find_participation(
         .optional()
 }
 
-pub fn count_participations(conn: &mut DbConnection, election: ElectionId) -> QueryResult<i64> {
-    participations::table
-        .filter(participations::election_id.eq(election))
-        .count()
-        .get_result(conn)
-}
-
-pub fn count_ballots(conn: &mut DbConnection, election: ElectionId) -> QueryResult<i64> {
-    ballots::table
-        .filter(ballots::election_id.eq(election))
-        .count()
-        .get_result(conn)
+/// Participations and ballots, counted in one statement: one snapshot, so
+/// the two always agree (both rows of a cast commit together).
+pub fn count_voted_and_ballots(
+    conn: &mut DbConnection,
+    election: ElectionId,
+) -> QueryResult<(i64, i64)> {
+    let (voted, cast): (Option<i64>, Option<i64>) = diesel::select((
+        participations::table
+            .filter(participations::election_id.eq(election))
+            .count()
+            .single_value(),
+        ballots::table
+            .filter(ballots::election_id.eq(election))
+            .count()
+            .single_value(),
+    ))
+    .get_result(conn)?;
+    Ok((voted.unwrap_or(0), cast.unwrap_or(0)))
 }
 
 /// A page of the board: tracking codes after `after`, in order.

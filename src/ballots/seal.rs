@@ -38,16 +38,14 @@ pub struct SealKey {
 }
 
 impl SealKey {
+    /// None only if HMAC refused the key, which it never does for any length.
     pub fn derive(
         secret: &[u8],
         election: ElectionId,
         voter: UserId,
         idempotency_key: &str,
-    ) -> Self {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| {
-            // HMAC takes keys of any length; this branch cannot run.
-            <Hmac<Sha256> as Mac>::new_from_slice(&[0u8; 32]).expect("fixed key")
-        });
+    ) -> Option<Self> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).ok()?;
         mac.update(b"ballotbox-idempotency\0");
         mac.update(election.0.as_bytes());
         mac.update(voter.0.as_bytes());
@@ -55,7 +53,7 @@ impl SealKey {
         let root: [u8; 32] = mac.finalize().into_bytes().into();
         let key: [u8; 32] = Sha256::digest([b"seal".as_slice(), &root].concat()).into();
         let lookup = hex::encode(Sha256::digest([b"lookup".as_slice(), &root].concat()));
-        Self { key, lookup }
+        Some(Self { key, lookup })
     }
 
     pub fn seal(&self, remembered: &Remembered) -> Option<Vec<u8>> {
@@ -98,10 +96,10 @@ mod tests {
                 signature: "s".into(),
             },
         };
-        let k = SealKey::derive(b"secret", e, v, "key-1");
+        let k = SealKey::derive(b"secret", e, v, "key-1").unwrap();
         let sealed = k.seal(&r).unwrap();
         assert_eq!(k.open(&sealed).unwrap().receipt, r.receipt);
-        let other = SealKey::derive(b"secret", e, v, "key-2");
+        let other = SealKey::derive(b"secret", e, v, "key-2").unwrap();
         assert_ne!(other.lookup, k.lookup);
         assert!(other.open(&sealed).is_none());
         assert!(SealKey::derive(b"other secret", e, v, "key-1")

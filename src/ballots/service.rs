@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use diesel::Connection;
 use serde_json::json;
 
 use super::board::BoardCache;
@@ -52,12 +51,6 @@ fn eligible(conn: &mut DbConnection, row: &ElectionRow, voter: UserId) -> Result
     })
 }
 
-enum Outcome {
-    Accepted(Receipt),
-    /// An `Idempotency-Key` retry: the first answer again.
-    Repeated(Receipt),
-}
-
 /// Casts a ballot: one transaction that re-checks the election is open and
 /// before `closes_at` (holding the election row FOR SHARE on PostgreSQL, or
 /// the write lock on SQLite), then writes the participation and the ballot.
@@ -82,9 +75,13 @@ pub async fn cast(
     let def = definition_for(state, election).await?;
     let valid = rules::validate(&def, &answers)?;
     let request_hash = sha256_hex(&canonical_json(&json!({ "answers": answers })));
-    let seal_key = idempotency_key
-        .as_deref()
-        .map(|k| SealKey::derive(&state.keys.jwt.secret, election, voter.id, k));
+    let seal_key = match idempotency_key.as_deref() {
+        Some(k) => Some(
+            SealKey::derive(&state.keys.jwt.secret, election, voter.id, k)
+                .ok_or_else(|| ApiError::internal("cannot derive the idempotency key"))?,
+        ),
+        None => None,
+    };
     let voter_id = voter.id;
     // One retry: two simultaneous requests under one key race to insert;
     // the loser then finds the winner's participation and its receipt.
@@ -116,7 +113,6 @@ pub async fn cast(
             ),
             None => None,
         };
-        let lookup = seal_key.as_ref().map(|k| k.lookup.clone());
         let (content, rh) = (valid.content.clone(), request_hash.clone());
         let open_seal = seal_key.clone();
         let is_staff = voter.has(Role::Admin) || voter.has(Role::Auditor);
@@ -131,11 +127,11 @@ pub async fn cast(
                 if !eligible(c, &row, voter_id)? {
                     return Err(ApiError::Forbidden);
                 }
+                // A keyed retry of a cast that went in: the first receipt again.
                 if let Some(seal) = &open_seal {
-                    let lookup = &seal.lookup;
                     if let Some(p) = repo::find_participation(c, election, voter_id)? {
                         return match (p.idempotency_key_hash, p.idempotency_sealed) {
-                            (Some(h), Some(sealed)) if &h == lookup => {
+                            (Some(h), Some(sealed)) if h == seal.lookup => {
                                 let remembered = seal
                                     .open(&sealed)
                                     .ok_or_else(|| ApiError::internal("unreadable seal"))?;
@@ -145,7 +141,7 @@ pub async fn cast(
                                         "was used with a different request body",
                                     ));
                                 }
-                                Ok(Outcome::Repeated(remembered.receipt))
+                                Ok(remembered.receipt)
                             }
                             _ => Err(already_voted()),
                         };
@@ -168,7 +164,7 @@ pub async fn cast(
                         election_id: election,
                         voter_id,
                         cast_at: now,
-                        idempotency_key_hash: lookup.clone(),
+                        idempotency_key_hash: open_seal.as_ref().map(|s| s.lookup.clone()),
                         idempotency_sealed: sealed,
                     },
                 )
@@ -189,12 +185,12 @@ pub async fn cast(
                         content,
                     },
                 )?;
-                Ok(Outcome::Accepted(receipt))
+                Ok(receipt)
             })
         })
         .await;
         match result {
-            Ok(Outcome::Accepted(r)) | Ok(Outcome::Repeated(r)) => return Ok(r),
+            Ok(receipt) => return Ok(receipt),
             Err(ApiError::Conflict(_)) if attempt == 0 && seal_key.is_some() => continue,
             Err(e) => return Err(e),
         }
@@ -247,13 +243,7 @@ pub async fn turnout(
             Eligibility::Roll => elections_repo::roll_size(c, id)?,
             Eligibility::AllVoters => crate::users::repo::count_with_role(c, Role::Voter)?,
         };
-        // Both counts in one transaction: one consistent snapshot.
-        let (voted, ballots) = c.transaction::<_, ApiError, _>(|c| {
-            Ok((
-                repo::count_participations(c, id)?,
-                repo::count_ballots(c, id)?,
-            ))
-        })?;
+        let (voted, ballots) = repo::count_voted_and_ballots(c, id)?;
         Ok(Turnout {
             eligible,
             voted,

@@ -52,10 +52,10 @@ impl MerkleTree {
             let below = levels.last().map(Vec::as_slice).unwrap_or_default();
             let mut above = Vec::with_capacity(below.len().div_ceil(2));
             for pair in below.chunks(2) {
+                // An odd last node is carried up unchanged.
                 above.push(match pair {
                     [l, r] => hash_children(l, r),
-                    [single] => *single,
-                    _ => unreachable!("chunks(2) yields one or two"),
+                    _ => pair[0],
                 });
             }
             levels.push(above);

@@ -103,6 +103,7 @@ mod tests {
         assert_ne!(other.lookup, k.lookup);
         assert!(other.open(&sealed).is_none());
         assert!(SealKey::derive(b"other secret", e, v, "key-1")
+            .unwrap()
             .open(&sealed)
             .is_none());
         assert!(!String::from_utf8_lossy(&sealed).contains("K7Q2M9XR4T8W3N6P"));

@@ -211,7 +211,7 @@ impl From<diesel::result::Error> for ApiError {
             E::DatabaseError(K::UniqueViolation, _) => {
                 ApiError::conflict("This conflicts with an existing record.")
             }
-            E::DatabaseError(K::ClosedConnection, info) => {
+            E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, info) => {
                 ApiError::Unavailable(info.message().to_string())
             }
             // SQLite reports a lock it waited on past its busy timeout this way.

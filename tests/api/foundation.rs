@@ -342,3 +342,42 @@ async fn cors_is_off_unless_origins_are_configured() {
         "https://vote.example"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_recovers_when_postgres_drops_its_connections() {
+    let Some(app) = crate::helpers::spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    let token = app.admin_token().await;
+    assert_eq!(app.get("/api/v1/me", Some(&token)).await.status(), 200);
+    // The server side ends every pooled connection (as a restart would).
+    let url = app.settings.database.url.clone();
+    tokio::task::spawn_blocking(move || {
+        use diesel::{Connection, RunQueryDsl};
+        let admin_url = format!("{}/postgres", &url[..url.rfind('/').unwrap()]);
+        let db = &url[url.rfind('/').unwrap() + 1..];
+        let mut c = diesel::PgConnection::establish(&admin_url).unwrap();
+        diesel::sql_query(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}' AND pid <> pg_backend_pid()"
+        ))
+        .execute(&mut c)
+        .unwrap();
+    })
+    .await
+    .unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..30 {
+        let s = app.get("/api/v1/me", Some(&token)).await.status().as_u16();
+        statuses.push(s);
+        if s == 200 {
+            break;
+        }
+    }
+    eprintln!("statuses after the connections dropped: {statuses:?}");
+    assert!(
+        statuses.iter().all(|s| [200, 503].contains(s)),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.last(), Some(&200), "never recovered: {statuses:?}");
+    assert_eq!(app.get("/readyz", None).await.status(), 200);
+}

@@ -12,9 +12,7 @@
 //!
 //! Tally: `{"counts": {id: approvals}, "total": ballots, "blank": n, "ties": [...]}`.
 
-use crate::tally::{
-    check, option_map, top_by_score, CountsTally, Outcome, Tally, TallyError, TieBreaker,
-};
+use crate::tally::{check, counts_outcome, Outcome, TallyError};
 
 /// Counts an approval election.
 pub fn count(
@@ -32,24 +30,20 @@ pub fn count(
             counts[usize::from(i)] += *c;
         }
     }
-    let tb = TieBreaker::new(seed);
-    let (winners, ties) = top_by_score(options, &counts, ck.seats, &tb, "approval/winners");
-    Ok(Outcome {
-        winners: winners.iter().map(|&i| options[i].clone()).collect(),
-        tally: Tally::Counts(CountsTally {
-            counts: option_map(options, 0..ck.n, |i| counts[i]),
-            total: ck.total,
-            blank: ck.blank,
-            ties,
-        }),
-        rounds: Vec::new(),
-    })
+    Ok(counts_outcome(
+        options,
+        &counts,
+        &ck,
+        seed,
+        "approval/winners",
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::tally::testutil::*;
+    use crate::tally::{CountsTally, Tally};
     use proptest::prelude::*;
 
     fn counts_of(out: &Outcome) -> &CountsTally {

@@ -408,6 +408,29 @@ pub(crate) fn check(
 /// context `context` with `k = 0, 1, ...`. Winners are returned best first
 /// (equal scores inside the winning set, which need no tie-break, keep
 /// position order; lot winners follow in draw order).
+/// The outcome of a count method (plurality, approval): the top `seats`
+/// options by count win, ties at the boundary drawn by lot under `context`.
+pub(crate) fn counts_outcome(
+    options: &[String],
+    counts: &[u64],
+    ck: &Checked,
+    seed: &[u8],
+    context: &str,
+) -> Outcome {
+    let tb = TieBreaker::new(seed);
+    let (winners, ties) = top_by_score(options, counts, ck.seats, &tb, context);
+    Outcome {
+        winners: winners.iter().map(|&i| options[i].clone()).collect(),
+        tally: Tally::Counts(CountsTally {
+            counts: option_map(options, 0..ck.n, |i| counts[i]),
+            total: ck.total,
+            blank: ck.blank,
+            ties,
+        }),
+        rounds: Vec::new(),
+    }
+}
+
 pub(crate) fn top_by_score<S: Ord + Copy>(
     options: &[String],
     scores: &[S],

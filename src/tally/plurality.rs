@@ -17,9 +17,7 @@
 //! Tally: `{"counts": {id: votes}, "total": ballots, "blank": n, "ties": [...]}`.
 //! Every option appears in `counts`, with 0 if it got no vote.
 
-use crate::tally::{
-    check, option_map, top_by_score, CountsTally, Outcome, Tally, TallyError, TieBreaker,
-};
+use crate::tally::{check, counts_outcome, Outcome, TallyError};
 
 /// Counts a plurality election.
 pub fn count(
@@ -43,18 +41,13 @@ pub fn count(
             counts[usize::from(i)] += *c;
         }
     }
-    let tb = TieBreaker::new(seed);
-    let (winners, ties) = top_by_score(options, &counts, ck.seats, &tb, "plurality/winners");
-    Ok(Outcome {
-        winners: winners.iter().map(|&i| options[i].clone()).collect(),
-        tally: Tally::Counts(CountsTally {
-            counts: option_map(options, 0..ck.n, |i| counts[i]),
-            total: ck.total,
-            blank: ck.blank,
-            ties,
-        }),
-        rounds: Vec::new(),
-    })
+    Ok(counts_outcome(
+        options,
+        &counts,
+        &ck,
+        seed,
+        "plurality/winners",
+    ))
 }
 
 #[cfg(test)]
@@ -62,6 +55,7 @@ mod tests {
     use super::*;
     use crate::tally::testutil::*;
     use crate::tally::TieMethod;
+    use crate::tally::{CountsTally, Tally};
     use proptest::prelude::*;
 
     fn counts_of(out: &Outcome) -> &CountsTally {

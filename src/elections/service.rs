@@ -205,11 +205,7 @@ pub async fn list(
         cursor: filter.cursor,
     };
     let limit = page.limit();
-    let after = page
-        .after()?
-        .map(|c| c.parse::<ElectionId>())
-        .transpose()
-        .map_err(|_| ApiError::invalid("cursor", "is not a cursor from this API"))?;
+    let after = page.after_as::<ElectionId>()?;
     let state_filter = filter.state.map(|s| s.as_str());
     db::run(&state.pool, move |c| {
         let voter = match viewer {
@@ -652,11 +648,7 @@ pub async fn list_roll(
     page: PageParams,
 ) -> Result<Page<RollEntry>, ApiError> {
     let limit = page.limit();
-    let after = page
-        .after()?
-        .map(|c| c.parse::<UserId>())
-        .transpose()
-        .map_err(|_| ApiError::invalid("cursor", "is not a cursor from this API"))?;
+    let after = page.after_as::<UserId>()?;
     db::run(&state.pool, move |c| {
         repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
         let rows = repo::list_roll(c, id, after, limit + 1)?;

@@ -33,9 +33,20 @@ impl PageParams {
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
                 .map(Some)
-                .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor from this API")),
+                .ok_or_else(bad_cursor),
         }
     }
+
+    /// The decoded cursor as a typed position (an id).
+    pub fn after_as<T: std::str::FromStr>(&self) -> Result<Option<T>, ApiError> {
+        self.after()?
+            .map(|c| c.parse::<T>().map_err(|_| bad_cursor()))
+            .transpose()
+    }
+}
+
+fn bad_cursor() -> ApiError {
+    ApiError::invalid("cursor", "is not a cursor from this API")
 }
 
 /// Encodes a position as an opaque cursor.

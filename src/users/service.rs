@@ -283,13 +283,7 @@ pub async fn list(pool: &DbPool, filter: UserFilter) -> Result<Page<User>, ApiEr
         cursor: filter.cursor,
     };
     let limit = page.limit();
-    let after = match page.after()? {
-        Some(c) => Some(
-            c.parse::<UserId>()
-                .map_err(|_| ApiError::invalid("cursor", "is not a cursor from this API"))?,
-        ),
-        None => None,
-    };
+    let after = page.after_as::<UserId>()?;
     let (role, q) = (filter.role, filter.q);
     db::run(pool, move |c| {
         let rows = repo::list_users(c, role, q.as_deref(), after, limit + 1)?;

@@ -86,3 +86,41 @@ pub fn verify_chain(events: &[AuditEvent]) -> Result<(), i64> {
     }
     Ok(())
 }
+
+/// One event of a downloaded part of the chain. `event` is None when its
+/// content was withheld (a redacted event), which keeps only its place.
+#[derive(Debug, Clone)]
+pub struct ChainEntry {
+    pub seq: i64,
+    pub prev_hash: String,
+    pub hash: String,
+    pub event: Option<AuditEvent>,
+}
+
+/// Checks a subsequence of the chain in `seq` order, such as one
+/// election's events: every event with content recomputes its hash, `seq`
+/// increases, `seq` 1 starts from the genesis hash, and events with
+/// consecutive `seq` link. Returns the first broken sequence number.
+pub fn verify_subsequence(entries: &[ChainEntry]) -> Result<(), i64> {
+    let mut prev: Option<&ChainEntry> = None;
+    for e in entries {
+        if let Some(ev) = &e.event {
+            if ev.seq != e.seq || ev.prev_hash != e.prev_hash || ev.hash != e.hash {
+                return Err(e.seq);
+            }
+            if ev.compute_hash() != ev.hash {
+                return Err(e.seq);
+            }
+        }
+        if e.seq == 1 && e.prev_hash != GENESIS_HASH {
+            return Err(e.seq);
+        }
+        if let Some(p) = prev {
+            if e.seq <= p.seq || (e.seq == p.seq + 1 && e.prev_hash != p.hash) {
+                return Err(e.seq);
+            }
+        }
+        prev = Some(e);
+    }
+    Ok(())
+}

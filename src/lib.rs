@@ -12,6 +12,7 @@ pub mod elections;
 pub mod error;
 pub mod http;
 pub mod openapi;
+pub mod results;
 pub mod startup;
 pub mod state;
 pub mod system;
@@ -25,4 +26,6 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
     users::handlers::routes(cfg);
     elections::handlers::routes(cfg);
     ballots::handlers::routes(cfg);
+    results::handlers::routes(cfg);
+    audit::handlers::routes(cfg);
 }

@@ -2,6 +2,7 @@
 //! tools). Every command reads `DATABASE_URL` and `BALLOTBOX_ENV`.
 
 pub mod count;
+pub mod verify;
 
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
@@ -49,6 +50,10 @@ pub enum Command {
     /// Count a BLT ballot file offline with the server's own tally code and
     /// print the results JSON (rounds included).
     Count(count::Count),
+    /// Check a JSON export offline: ballot hashes, Merkle root, a recount of
+    /// every question, the results signature and the audit chain. Exit 0
+    /// only when every check holds.
+    Verify(verify::Verify),
 }
 
 /// Parses the command line, runs the command, and maps failures to exit codes.
@@ -57,6 +62,9 @@ pub fn run() -> ExitCode {
     init_logging();
     if let Command::Count(args) = &cli.command {
         return count::run(args);
+    }
+    if let Command::Verify(args) = &cli.command {
+        return verify::run(args);
     }
     match execute(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -90,7 +98,7 @@ fn execute(command: Command) -> Result<(), String> {
             email,
             display_name,
         } => create_admin(&settings, &email, display_name.as_deref()),
-        Command::Count(_) => Ok(()),
+        Command::Count(_) | Command::Verify(_) => Ok(()),
     }
 }
 

@@ -2,7 +2,9 @@
 
 mod helpers;
 
+mod audit;
 mod auth;
 mod cli;
 mod foundation;
+mod results;
 mod users;

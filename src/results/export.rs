@@ -2,7 +2,8 @@
 //! reads ballots [`PAGE`] at a time in tracking-code order, writes them in
 //! the chosen format into chunks of about [`CHUNK`] bytes, and hands each
 //! chunk through a small bounded channel to the response body. A slow
-//! client slows the producer down; a client that goes away stops it.
+//! client slows the producer down (holding no database connection while it
+//! waits); a client that goes away stops it.
 //!
 //! No export holds a voter id or an email: ballots carry none, and the
 //! audit events that name voters (`roll.*`) are exported redacted.
@@ -17,9 +18,9 @@ use super::repo::{self, StoredBallot};
 use crate::audit::model::AuditEvent;
 use crate::ballots::definition::Definition;
 use crate::ballots::rules;
-use crate::db::{DbConnection, DbPool};
+use crate::db::DbPool;
 use crate::elections::model::Election;
-use crate::elections::Method;
+use crate::elections::{ElectionId, Method};
 use crate::error::ApiError;
 
 /// Ballots (and audit events) read per query.
@@ -88,11 +89,7 @@ pub fn start(pool: DbPool, job: Job) -> Export {
             tx,
             buf: Vec::with_capacity(CHUNK),
         };
-        let result = pool
-            .get()
-            .map_err(ApiError::from)
-            .and_then(|mut conn| produce(&mut conn, &job, &mut sink))
-            .and_then(|()| sink.flush());
+        let result = produce(&pool, &job, &mut sink).and_then(|()| sink.flush());
         if let Err(e) = result {
             if !sink.tx.is_closed() {
                 log::error!("export of election {id} failed: {e}");
@@ -143,11 +140,32 @@ impl Sink {
     }
 }
 
-fn produce(conn: &mut DbConnection, job: &Job, out: &mut Sink) -> Result<(), ApiError> {
+fn produce(pool: &DbPool, job: &Job, out: &mut Sink) -> Result<(), ApiError> {
     match job.format {
-        ExportFormat::Json => json_export(conn, job, out),
-        ExportFormat::Csv => csv_export(conn, job, out),
-        ExportFormat::Blt => blt_export(conn, job, out),
+        ExportFormat::Json => json_export(pool, job, out),
+        ExportFormat::Csv => csv_export(pool, job, out),
+        ExportFormat::Blt => blt_export(pool, job, out),
+    }
+}
+
+/// Calls `f` on every ballot in tracking-code order. A connection is held
+/// only while a page is read, never while waiting on a slow client, so
+/// downloads cannot drain the pool.
+fn each_ballot(
+    pool: &DbPool,
+    election: ElectionId,
+    mut f: impl FnMut(&StoredBallot) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
+    let mut after: Option<String> = None;
+    loop {
+        let rows = repo::ballot_page(&mut *pool.get()?, election, after.as_deref(), PAGE)?;
+        for row in &rows {
+            f(row)?;
+        }
+        if (rows.len() as i64) < PAGE {
+            return Ok(());
+        }
+        after = rows.last().map(|r| r.tracking_code.clone());
     }
 }
 
@@ -162,7 +180,7 @@ fn answers_of(
 
 /// `{"format", "election", "merkle_root", "public_key", "ballots": [...],
 /// "ballot_count", "results", "signature", "audit_events": [...]}`.
-fn json_export(conn: &mut DbConnection, job: &Job, out: &mut Sink) -> Result<(), ApiError> {
+fn json_export(pool: &DbPool, job: &Job, out: &mut Sink) -> Result<(), ApiError> {
     let id = job.election.id;
     out.write(b"{\"format\":")?;
     out.write_json(&JSON_FORMAT)?;
@@ -174,7 +192,7 @@ fn json_export(conn: &mut DbConnection, job: &Job, out: &mut Sink) -> Result<(),
     out.write_json(&job.public_key)?;
     out.write(b",\"ballots\":[\n")?;
     let mut n: u64 = 0;
-    repo::for_each_ballot(conn, id, PAGE, |b| {
+    each_ballot(pool, id, |b| {
         if n > 0 {
             out.write(b",\n")?;
         }
@@ -195,7 +213,7 @@ fn json_export(conn: &mut DbConnection, job: &Job, out: &mut Sink) -> Result<(),
     let mut after = None;
     let mut first = true;
     loop {
-        let rows = crate::audit::repo::page(conn, Some(id), after, PAGE)?;
+        let rows = crate::audit::repo::page(&mut *pool.get()?, Some(id), after, PAGE)?;
         for row in &rows {
             if !first {
                 out.write(b",\n")?;
@@ -238,7 +256,7 @@ pub fn is_ranked(method: Method) -> bool {
 /// `tracking_code,ballot_hash,<prompt> (<question id>),...`; a ranking's
 /// option ids joined by `>` (first preference first), a set's by `;`; an
 /// empty cell is a blank answer.
-fn csv_export(conn: &mut DbConnection, job: &Job, out: &mut Sink) -> Result<(), ApiError> {
+fn csv_export(pool: &DbPool, job: &Job, out: &mut Sink) -> Result<(), ApiError> {
     let mut header = String::from("tracking_code,ballot_hash");
     for q in &job.def.questions {
         header.push(',');
@@ -247,7 +265,7 @@ fn csv_export(conn: &mut DbConnection, job: &Job, out: &mut Sink) -> Result<(), 
     header.push_str("\r\n");
     out.write(header.as_bytes())?;
     let mut line = String::new();
-    repo::for_each_ballot(conn, job.election.id, PAGE, |b| {
+    each_ballot(pool, job.election.id, |b| {
         line.clear();
         line.push_str(&b.tracking_code);
         line.push(',');
@@ -271,7 +289,7 @@ fn csv_export(conn: &mut DbConnection, job: &Job, out: &mut Sink) -> Result<(), 
 /// One ranked question as BLT: candidates are the options in position
 /// order, named by their option ids; one weight-1 line per ballot; the
 /// title is the question's prompt.
-fn blt_export(conn: &mut DbConnection, job: &Job, out: &mut Sink) -> Result<(), ApiError> {
+fn blt_export(pool: &DbPool, job: &Job, out: &mut Sink) -> Result<(), ApiError> {
     let qi = job
         .question
         .ok_or_else(|| ApiError::internal("a BLT export without a question"))?;
@@ -282,7 +300,7 @@ fn blt_export(conn: &mut DbConnection, job: &Job, out: &mut Sink) -> Result<(), 
         .ok_or_else(|| ApiError::internal("a BLT export of an unknown question"))?;
     out.write(format!("{} {}\n", q.options.len(), q.seats).as_bytes())?;
     let mut line = String::new();
-    repo::for_each_ballot(conn, job.election.id, PAGE, |b| {
+    each_ballot(pool, job.election.id, |b| {
         let part = b.content.split(';').nth(qi).ok_or_else(|| {
             ApiError::internal(format!("ballot {} has unreadable content", b.tracking_code))
         })?;

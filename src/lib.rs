@@ -12,6 +12,7 @@ pub mod elections;
 pub mod error;
 pub mod http;
 pub mod openapi;
+pub mod results;
 pub mod startup;
 pub mod state;
 pub mod system;
@@ -26,4 +27,6 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig, settings: &config::Settin
     users::handlers::routes(cfg, &bulk);
     elections::handlers::routes(cfg, &bulk);
     ballots::handlers::routes(cfg);
+    results::handlers::routes(cfg);
+    audit::handlers::routes(cfg);
 }

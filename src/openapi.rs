@@ -40,6 +40,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::users::handlers::UsersApi::openapi());
     doc.merge(crate::elections::handlers::ElectionsApi::openapi());
     doc.merge(crate::ballots::handlers::BallotsApi::openapi());
+    doc.merge(crate::results::handlers::ResultsApi::openapi());
+    doc.merge(crate::audit::handlers::AuditApi::openapi());
     describe_responses(&mut doc);
     doc
 }

@@ -1,8 +1,11 @@
 //! The audit log: an append-only, hash-chained record of every admin and
-//! system action. Casting a ballot is never an event: its time would link a
-//! voter to a ballot.
+//! system action, and of who read results, exports and the log itself.
+//! Casting a ballot is never an event: its time would link a voter to a
+//! ballot.
 
+pub mod handlers;
 pub mod model;
+pub mod repo;
 pub mod service;
 
 pub use model::AuditEvent;

@@ -65,3 +65,55 @@ pub fn record(
         .execute(conn)?;
     Ok(event)
 }
+
+/// A page of the log (all of it, or one election's), for admins and
+/// auditors. The first page of a download (no cursor) is recorded as an
+/// `audit.read` event in the same transaction, so whoever reads the log is
+/// in it; later pages are not, so paging always ends.
+pub async fn list(
+    state: &crate::state::AppState,
+    reader: &crate::auth::AuthUser,
+    election: Option<ElectionId>,
+    page: crate::http::paging::PageParams,
+) -> Result<crate::http::paging::Page<AuditEvent>, ApiError> {
+    use crate::http::paging::Page;
+    let limit = page.limit();
+    let after = page
+        .after()?
+        .map(|c| c.parse::<i64>())
+        .transpose()
+        .map_err(|_| ApiError::invalid("cursor", "is not a cursor from this API"))?;
+    let actor = reader.id;
+    crate::db::run(&state.pool, move |c| {
+        let read = |c: &mut DbConnection| -> Result<Page<AuditEvent>, ApiError> {
+            if let Some(id) = election {
+                crate::elections::repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
+            }
+            let rows = super::repo::page(c, election, after, limit + 1)?;
+            let events = rows.into_iter().map(AuditEvent::from_row).collect();
+            Ok(Page::from_rows(events, limit, |e: &AuditEvent| {
+                e.seq.to_string()
+            }))
+        };
+        if after.is_some() {
+            return read(c);
+        }
+        crate::db::write_tx(c, |c| {
+            let page = read(c)?;
+            let scope = if election.is_some() {
+                "election"
+            } else {
+                "all"
+            };
+            record(
+                c,
+                Some(actor),
+                "audit.read",
+                election,
+                serde_json::json!({ "scope": scope }),
+            )?;
+            Ok(page)
+        })
+    })
+    .await
+}

@@ -2,6 +2,7 @@
 //! tools). Every command reads `DATABASE_URL` and `BALLOTBOX_ENV`.
 
 pub mod count;
+pub mod verify;
 
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
@@ -49,6 +50,10 @@ pub enum Command {
     /// Count a BLT ballot file offline with the server's own tally code and
     /// print the results JSON (rounds included).
     Count(count::Count),
+    /// Check a JSON export offline: ballot hashes, Merkle root, a recount of
+    /// every question, the results signature and the audit chain. Exit 0
+    /// only when every check holds.
+    Verify(verify::Verify),
 }
 
 /// Parses the command line, runs the command, and maps failures to exit codes.
@@ -58,6 +63,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         // Offline tools: no configuration, their own exit codes.
         Command::Count(args) => return count::run(&args),
+        Command::Verify(args) => return verify::run(&args),
         Command::Serve { bind } => settings().and_then(|mut s| {
             if let Some(bind) = bind {
                 s.server.bind = bind;

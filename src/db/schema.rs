@@ -205,3 +205,20 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(elections, participations, ballots);
 diesel::allow_tables_to_appear_in_same_query!(participations, election_voters);
 diesel::allow_tables_to_appear_in_same_query!(participations, users);
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::{SqlUuid as Uuid, UtcTime};
+
+    results (election_id) {
+        election_id -> Uuid,
+        document -> Text,
+        merkle_root -> Text,
+        signature -> Text,
+        kid -> Text,
+        computed_at -> UtcTime,
+    }
+}
+
+diesel::joinable!(results -> elections (election_id));
+diesel::allow_tables_to_appear_in_same_query!(elections, results);

@@ -2,10 +2,12 @@
 
 mod helpers;
 
+mod audit;
 mod auth;
 mod ballots;
 mod cli;
 mod durability;
 mod elections;
 mod foundation;
+mod results;
 mod users;

@@ -276,6 +276,11 @@ fn allowed(method: &str, path: &str) -> Option<&'static [&'static str]> {
         ("get", "/api/v1/elections/{id}/voters") => STAFF,
         ("post", "/api/v1/elections/{id}/ballots")
         | ("get", "/api/v1/elections/{id}/my-ballot") => VOTER,
+        // Voters read published results (404 before), so they pass the guard.
+        ("get", "/api/v1/elections/{id}/results") => ANY_USER,
+        ("get", "/api/v1/elections/{id}/export" | "/api/v1/elections/{id}/audit-log") => STAFF,
+        ("get", "/api/v1/audit-log") => STAFF,
+        ("post", "/api/v1/elections/{id}/tally") => ADMIN,
         (_, p) if p.starts_with("/api/v1/elections") => ADMIN,
         _ => return None,
     })

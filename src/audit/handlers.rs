@@ -1,0 +1,63 @@
+//! `/api/v1/audit-log` and `/api/v1/elections/{id}/audit-log`: the
+//! hash-chained log, for admins and auditors.
+
+use actix_web::{web, HttpResponse};
+use utoipa::OpenApi;
+
+use super::model::AuditEvent;
+use super::service;
+use crate::auth::Staff;
+use crate::elections::ElectionId;
+use crate::error::{ApiError, Problem};
+use crate::http::paging::{Page, PageParams};
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(list_audit_log, list_election_audit_log),
+    components(schemas(AuditEvent, Page<AuditEvent>))
+)]
+pub struct AuditApi;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/api/v1/audit-log").route(web::get().to(list_audit_log)))
+        .service(
+            web::resource("/api/v1/elections/{id}/audit-log")
+                .route(web::get().to(list_election_audit_log)),
+        );
+}
+
+/// Every audit event in chain order (`seq` ascending), paged by cursor.
+/// Check the chain with `hash = SHA-256(prev_hash || JCS(event without
+/// "hash"))`; the first event's `prev_hash` is 64 zeros. A first page
+/// (no cursor) is itself recorded as an `audit.read` event.
+#[utoipa::path(get, path = "/api/v1/audit-log", tag = "audit", params(PageParams),
+    security(("bearer" = [])), responses(
+    (status = 200, body = Page<AuditEvent>),
+    (status = 422, description = "A cursor not from this API", body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn list_audit_log(
+    staff: Staff,
+    state: web::Data<AppState>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(service::list(&state, &staff, None, page.into_inner()).await?))
+}
+
+/// One election's audit events in chain order, paged by cursor. They are a
+/// subsequence of the whole chain: each event's hash recomputes, and
+/// consecutive `seq` numbers link. A first page is recorded as `audit.read`.
+#[utoipa::path(get, path = "/api/v1/elections/{id}/audit-log", tag = "audit",
+    params(("id" = Uuid, Path), PageParams), security(("bearer" = [])), responses(
+    (status = 200, body = Page<AuditEvent>),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn list_election_audit_log(
+    staff: Staff,
+    state: web::Data<AppState>,
+    id: web::Path<ElectionId>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok()
+        .json(service::list(&state, &staff, Some(id.into_inner()), page.into_inner()).await?))
+}

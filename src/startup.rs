@@ -58,6 +58,28 @@ pub fn migrate(pool: &DbPool) -> Result<usize, StartupError> {
     Ok(db::run_migrations(&mut conn)?)
 }
 
+/// Records a signing key the audit chain has not seen yet, so that anyone
+/// holding the chain knows every key that signed receipts and results.
+fn register_signing_key(pool: &DbPool, signer: &crate::crypto::Signer) -> Result<(), StartupError> {
+    let mut conn = pool
+        .get()
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    db::write_tx(&mut conn, |c| {
+        if crate::audit::service::key_registered(c, &signer.kid)? {
+            return Ok(());
+        }
+        crate::audit::record(
+            c,
+            None,
+            "key.registered",
+            None,
+            serde_json::json!({"kid": signer.kid, "alg": "EdDSA", "public_key": signer.public_key_b64()}),
+        )
+        .map(|_| ())
+    })
+    .map_err(|e: crate::error::ApiError| StartupError(format!("recording the signing key: {e}")))
+}
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -73,6 +95,10 @@ impl Application {
             .await
             .map_err(|e| StartupError(e.to_string()))??;
         let keys = Keys::load(&settings)?;
+        let (p, signer) = (pool.clone(), keys.signer.clone());
+        tokio::task::spawn_blocking(move || register_signing_key(&p, &signer))
+            .await
+            .map_err(|e| StartupError(e.to_string()))??;
         Self::build_with(settings, pool, keys)
     }
 

@@ -117,3 +117,14 @@ pub async fn list(
     })
     .await
 }
+
+/// Whether a `key.registered` event names this key id already.
+pub fn key_registered(conn: &mut DbConnection, kid: &str) -> Result<bool, ApiError> {
+    let details: Vec<String> = a::audit_events
+        .filter(a::action.eq("key.registered"))
+        .select(a::details)
+        .load(conn)?;
+    Ok(details.iter().any(|d| {
+        serde_json::from_str::<serde_json::Value>(d).is_ok_and(|v| v["kid"].as_str() == Some(kid))
+    }))
+}

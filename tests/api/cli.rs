@@ -169,6 +169,46 @@ fn serve_answers_then_stops_cleanly_on_sigterm() {
         .unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "exit status {status:?}");
+    // The signing key is in the audit chain once, however often the server starts.
+    let db = dir.path().join("data/ballotbox.db").display().to_string();
+    let count = || {
+        use diesel::Connection;
+        ballotbox_audit_count(&mut diesel::SqliteConnection::establish(&db).unwrap())
+    };
+    assert_eq!(count(), 1);
+    let out = Command::new(env!("CARGO_BIN_EXE_ballotbox"))
+        .args(["migrate"])
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut again = Command::new(env!("CARGO_BIN_EXE_ballotbox"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env("BALLOTBOX_ENV", "development")
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    again.kill().unwrap();
+    again.wait().unwrap();
+    assert_eq!(count(), 1, "the same key is registered once");
+}
+
+fn ballotbox_audit_count(c: &mut diesel::SqliteConnection) -> i64 {
+    use diesel::prelude::*;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'key.registered'")
+        .get_result::<N>(c)
+        .unwrap()
+        .n
 }
 
 mod reqwest {

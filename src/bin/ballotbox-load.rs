@@ -356,7 +356,7 @@ impl Bench {
         let pool = db::build_pool(
             &url,
             &PoolOptions {
-                size: (args.clients + 4) as u32,
+                size: 2,
                 connect_timeout: Duration::from_secs(30),
                 busy_timeout_ms: settings.database.sqlite_busy_timeout_ms,
             },
@@ -842,6 +842,16 @@ impl Bench {
         let eid = ElectionId(e.id.parse()?);
         let n = self.args.voters;
         eprintln!("raw transaction: {c} threads, up to {n} or {secs} s");
+        // A pool of its own, closed at the end: pgbench needs the
+        // connections next.
+        let pool = db::build_pool(
+            &self.url,
+            &PoolOptions {
+                size: c as u32,
+                connect_timeout: Duration::from_secs(30),
+                busy_timeout_ms: self.settings.database.sqlite_busy_timeout_ms,
+            },
+        )?;
         let next = AtomicUsize::new(0);
         let deadline = Duration::from_secs_f64(secs);
         let start = Instant::now();
@@ -850,7 +860,7 @@ impl Bench {
                 .map(|_| {
                     s.spawn(|| {
                         let mut run = Run::new();
-                        let mut conn = match self.pool.get() {
+                        let mut conn = match pool.get() {
                             Ok(conn) => conn,
                             Err(e) => {
                                 run.statuses.insert(format!("no connection: {e}"), 1);
@@ -952,12 +962,8 @@ impl Bench {
             .map_err(|e| format!("{}: {e}", self.args.pgbench.display()))?;
         let stdout = String::from_utf8_lossy(&out.stdout);
         if !out.status.success() {
-            return Err(format!(
-                "exit {}: {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            )
-            .into());
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            return Err(format!("{}: {}", out.status, stderr.trim().replace('\n', " ")).into());
         }
         let find = |prefix: &str| {
             stdout

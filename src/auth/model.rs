@@ -48,9 +48,8 @@ pub struct InvitationRow {
     pub used_at: Option<Time>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = login_throttle)]
-#[diesel(treat_none_as_null = true)]
 pub struct ThrottleRow {
     pub key: String,
     pub count: i32,

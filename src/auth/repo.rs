@@ -157,18 +157,65 @@ pub fn find_throttle(conn: &mut DbConnection, key: &str) -> QueryResult<Option<T
         .optional()
 }
 
-pub fn save_throttle(conn: &mut DbConnection, row: &ThrottleRow, exists: bool) -> QueryResult<()> {
-    if exists {
-        diesel::update(login_throttle::table.find(&row.key))
-            .set(row)
-            .execute(conn)
-            .map(|_| ())
+#[derive(diesel::QueryableByName)]
+struct Bumped {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    count: i32,
+    #[diesel(sql_type = crate::db::types::UtcTime)]
+    window_start: Time,
+}
+
+/// Counts one hit on a throttle key in one atomic upsert (so simultaneous
+/// first hits neither fail nor get lost): the count goes up while the
+/// stored `window_start` is after `cutoff`, else starts again at 1. The
+/// window then starts at `now`, unless `fixed_window` keeps the running
+/// window's start. Returns the new count and window start.
+pub fn bump_throttle(
+    conn: &mut DbConnection,
+    key: &str,
+    now: Time,
+    cutoff: Time,
+    fixed_window: bool,
+) -> QueryResult<(i32, Time)> {
+    use crate::db::types::UtcTime;
+    use diesel::sql_types::Text;
+    let start = if fixed_window {
+        "CASE WHEN login_throttle.window_start > $3 THEN login_throttle.window_start ELSE $2 END"
     } else {
-        diesel::insert_into(login_throttle::table)
-            .values(row)
-            .execute(conn)
-            .map(|_| ())
-    }
+        "$2"
+    };
+    let sql = format!(
+        "INSERT INTO login_throttle (key, count, window_start, locked_until) VALUES ($1, 1, $2, NULL) \
+         ON CONFLICT (key) DO UPDATE SET \
+         count = CASE WHEN login_throttle.window_start > $3 THEN login_throttle.count + 1 ELSE 1 END, \
+         window_start = {start} \
+         RETURNING count, window_start"
+    );
+    let row: Bumped = match conn {
+        DbConnection::Pg(c) => diesel::sql_query(sql)
+            .bind::<Text, _>(key)
+            .bind::<UtcTime, _>(now)
+            .bind::<UtcTime, _>(cutoff)
+            .get_result(c)?,
+        // SQLite numbers its parameters ?1, ?2, ...
+        DbConnection::Sqlite(c) => diesel::sql_query(sql.replace('$', "?"))
+            .bind::<Text, _>(key)
+            .bind::<UtcTime, _>(now)
+            .bind::<UtcTime, _>(cutoff)
+            .get_result(c)?,
+    };
+    Ok((row.count, row.window_start))
+}
+
+pub fn set_locked_until(
+    conn: &mut DbConnection,
+    key: &str,
+    until: Option<Time>,
+) -> QueryResult<()> {
+    diesel::update(login_throttle::table.find(key))
+        .set(login_throttle::locked_until.eq(until))
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn delete_throttle(conn: &mut DbConnection, key: &str) -> QueryResult<()> {

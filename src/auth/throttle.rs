@@ -7,7 +7,6 @@
 
 use chrono::Duration;
 
-use super::model::ThrottleRow;
 use super::repo;
 use crate::config::AuthSettings;
 use crate::db::types::Time;
@@ -45,13 +44,10 @@ pub fn record_failure(
     now: Time,
     s: &AuthSettings,
 ) -> Result<(), ApiError> {
-    let existing = repo::find_throttle(conn, key)?;
-    let window = Duration::seconds(s.login_window_secs);
-    let count = match &existing {
-        // `window_start` holds the time of the last failure.
-        Some(row) if row.window_start.0 + window > now.0 => row.count + 1,
-        _ => 1,
-    };
+    // `window_start` holds the time of the last failure: failures count while
+    // each comes within the window of the one before.
+    let cutoff = Time(now.0 - Duration::seconds(s.login_window_secs));
+    let (count, _) = repo::bump_throttle(conn, key, now, cutoff, false)?;
     let over = i64::from(count) - s.login_max_failures;
     let locked_until = (over >= 0).then(|| {
         let secs = FIRST_LOCK_SECS
@@ -59,13 +55,7 @@ pub fn record_failure(
             .min(MAX_LOCK_SECS);
         Time(now.0 + Duration::seconds(secs))
     });
-    let row = ThrottleRow {
-        key: key.to_string(),
-        count,
-        window_start: now,
-        locked_until,
-    };
-    Ok(repo::save_throttle(conn, &row, existing.is_some())?)
+    Ok(repo::set_locked_until(conn, key, locked_until)?)
 }
 
 /// Forgets the account's failures after a successful login.
@@ -80,24 +70,11 @@ pub fn hit_ip(
     now: Time,
     s: &AuthSettings,
 ) -> Result<(), ApiError> {
-    let key = format!("ip:{ip}");
-    let existing = repo::find_throttle(conn, &key)?;
     let minute = Duration::seconds(60);
-    let row = match &existing {
-        Some(row) if row.window_start.0 + minute > now.0 => ThrottleRow {
-            count: row.count.saturating_add(1),
-            ..row.clone()
-        },
-        _ => ThrottleRow {
-            key: key.clone(),
-            count: 1,
-            window_start: now,
-            locked_until: None,
-        },
-    };
-    repo::save_throttle(conn, &row, existing.is_some())?;
-    if i64::from(row.count) > s.login_ip_per_minute {
-        return Err(retry_after(Time(row.window_start.0 + minute), now));
+    let (count, window_start) =
+        repo::bump_throttle(conn, &format!("ip:{ip}"), now, Time(now.0 - minute), true)?;
+    if i64::from(count) > s.login_ip_per_minute {
+        return Err(retry_after(Time(window_start.0 + minute), now));
     }
     Ok(())
 }

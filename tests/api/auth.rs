@@ -676,3 +676,28 @@ async fn logins_from_one_address_are_limited_per_minute() {
         assert!(resp.headers().contains_key("retry-after"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_logins_from_one_address_are_each_counted_once() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = spawn_app_with(backend, |s| s.auth.login_ip_per_minute = 10).await else {
+            continue;
+        };
+        let app = std::sync::Arc::new(app);
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let app = app.clone();
+            tasks.push(tokio::spawn(async move {
+                let body = json!({"email": format!("nobody{i}@example.org"), "password": "whatever it is"});
+                app.post("/api/v1/auth/login", &body, None).await.status().as_u16()
+            }));
+        }
+        let mut statuses = Vec::new();
+        for t in tasks {
+            statuses.push(t.await.unwrap());
+        }
+        statuses.sort();
+        assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 10, "{backend:?} {statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 10, "{backend:?} {statuses:?}");
+    }
+}

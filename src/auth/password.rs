@@ -70,11 +70,16 @@ impl Hasher {
     }
 }
 
-/// Hashing and verifying on the blocking pool, at most one per core at once
-/// (more wait), so a flood of logins cannot starve ballot casting.
+type Job = Box<dyn FnOnce(&Hasher) + Send>;
+
+/// Hashing and verifying on a few dedicated threads, one per core, at a
+/// lower OS priority (nice 10): logins get every idle cycle, but when ballots
+/// and logins compete for the CPU, casting goes first, so a login storm
+/// cannot starve it. Fixed threads also bound argon2's memory (19 MiB per
+/// hash in flight) instead of leaving it in every blocking thread's arena.
 pub struct Passwords {
     hasher: Hasher,
-    permits: tokio::sync::Semaphore,
+    jobs: std::sync::mpsc::Sender<Job>,
     /// Verified against when the account does not exist, so that timing does
     /// not tell which accounts exist.
     dummy: String,
@@ -86,34 +91,77 @@ impl Passwords {
         let dummy = hasher
             .hash(&super::tokens::random_token())
             .map_err(|e| e.to_string())?;
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        for i in 0..cores {
+            let (queue, hasher) = (queue.clone(), hasher.clone());
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    // Ends when the sender (the `Passwords`) is dropped.
+                    loop {
+                        let next = match queue.lock() {
+                            Ok(q) => q.recv(),
+                            Err(_) => return,
+                        };
+                        match next {
+                            Ok(job) => job(&hasher),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .map_err(|e| format!("cannot start the password threads: {e}"))?;
+        }
         Ok(Self {
             hasher,
-            permits: tokio::sync::Semaphore::new(cores),
+            jobs,
             dummy,
         })
     }
 
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Hasher) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move |h| {
+                let _ = done.send(work(h));
+            }))
+            .map_err(ApiError::internal)?;
+        result.await.map_err(ApiError::internal)
+    }
+
     /// A fresh PHC string for `password`.
     pub async fn hash(&self, password: String) -> Result<String, ApiError> {
-        let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
-        let hasher = self.hasher.clone();
-        actix_web::web::block(move || hasher.hash(&password)).await?
+        self.run(move |h| h.hash(&password)).await?
     }
 
     /// Verifies against `phc`, or against the dummy hash when there is none
     /// (always false then, at the same cost).
     pub async fn verify(&self, password: String, phc: Option<String>) -> Result<bool, ApiError> {
-        let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
-        let hasher = self.hasher.clone();
         let real = phc.is_some();
         let phc = phc.unwrap_or_else(|| self.dummy.clone());
-        let ok = actix_web::web::block(move || hasher.verify(&password, &phc)).await?;
+        let ok = self.run(move |h| h.verify(&password, &phc)).await?;
         Ok(ok && real)
     }
 
     pub fn needs_rehash(&self, phc: &str) -> bool {
         self.hasher.needs_rehash(phc)
+    }
+}
+
+/// Lowers the calling thread's scheduling priority (Linux: per thread).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain syscalls on the calling thread's own id; no memory is shared.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        if libc::setpriority(libc::PRIO_PROCESS, tid, 10) != 0 {
+            log::debug!("could not lower the password threads' priority");
+        }
     }
 }
 

@@ -697,7 +697,15 @@ async fn simultaneous_logins_from_one_address_are_each_counted_once() {
             statuses.push(t.await.unwrap());
         }
         statuses.sort();
-        assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 10, "{backend:?} {statuses:?}");
-        assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 10, "{backend:?} {statuses:?}");
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 401).count(),
+            10,
+            "{backend:?} {statuses:?}"
+        );
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 429).count(),
+            10,
+            "{backend:?} {statuses:?}"
+        );
     }
 }

@@ -55,26 +55,31 @@ pub fn ballot_page(
         .load(conn)
 }
 
-/// Calls `f` on every ballot of an election in tracking-code order, reading
-/// `page` rows at a time, so memory stays bounded by one page.
-pub fn for_each_ballot<E>(
+/// Calls `f` on the content of every ballot of an election, streamed row by
+/// row in storage order (the tally needs no order): PostgreSQL in single-row
+/// mode, SQLite stepping its statement. No page of rows is ever held.
+pub fn for_each_content<E>(
     conn: &mut DbConnection,
     election: ElectionId,
-    page: i64,
-    mut f: impl FnMut(&StoredBallot) -> Result<(), E>,
+    mut f: impl FnMut(&str) -> Result<(), E>,
 ) -> Result<(), E>
 where
     E: From<diesel::result::Error>,
 {
-    let mut after: Option<String> = None;
-    loop {
-        let rows = ballot_page(conn, election, after.as_deref(), page)?;
-        for row in &rows {
-            f(row)?;
+    let query = ballots::table
+        .filter(ballots::election_id.eq(election))
+        .select(ballots::content);
+    match conn {
+        DbConnection::Pg(c) => {
+            for content in query.load_iter::<String, diesel::pg::PgRowByRowLoadingMode>(c)? {
+                f(&content?)?;
+            }
         }
-        if (rows.len() as i64) < page {
-            return Ok(());
+        DbConnection::Sqlite(c) => {
+            for content in query.load_iter::<String, diesel::connection::DefaultLoadingMode>(c)? {
+                f(&content?)?;
+            }
         }
-        after = rows.last().map(|r| r.tracking_code.clone());
     }
+    Ok(())
 }

@@ -19,9 +19,6 @@ use crate::elections::{repo as elections_repo, ElectionId, ElectionRow, Election
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Ballots read per query while tallying.
-pub const TALLY_PAGE: i64 = 10_000;
-
 fn wrong_state(row: &ElectionRow, action: &str) -> ApiError {
     ApiError::conflict(format!(
         "The election is {}; it cannot be {action}.",
@@ -53,8 +50,8 @@ pub async fn tally(
         let seed = hex::decode(&root).map_err(ApiError::internal)?;
         let def = definition::load(c, id)?;
         let mut counter = Counter::new(&def);
-        repo::for_each_ballot(c, id, TALLY_PAGE, |b| {
-            counter.add_content(&b.content).map_err(ApiError::internal)
+        repo::for_each_content(c, id, |content| {
+            counter.add_content(content).map_err(ApiError::internal)
         })?;
         let ballot_count = counter.ballots();
         let questions = counter.finish(&seed).map_err(ApiError::internal)?;

@@ -11,13 +11,14 @@ CREATE TABLE participations (
     PRIMARY KEY (election_id, voter_id)
 ) WITHOUT ROWID;
 
--- What was voted: no voter, no session, no time. Stored in primary-key
--- (random id) order, not insertion order.
+-- What was voted: no voter, no session, no time. Stored clustered by
+-- (election, random tracking code), not in insertion order, so that board
+-- pages and the tally read an election's ballots sequentially.
 CREATE TABLE ballots (
-    id TEXT PRIMARY KEY NOT NULL,
+    id TEXT NOT NULL UNIQUE,
     election_id TEXT NOT NULL REFERENCES elections (id) ON DELETE CASCADE,
     tracking_code TEXT NOT NULL,
     ballot_hash TEXT NOT NULL,
     content TEXT NOT NULL,
-    UNIQUE (election_id, tracking_code)
+    PRIMARY KEY (election_id, tracking_code)
 ) WITHOUT ROWID;

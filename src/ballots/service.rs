@@ -74,7 +74,11 @@ pub async fn cast(
     }
     let def = definition_for(state, election).await?;
     let valid = rules::validate(&def, &answers)?;
-    let request_hash = sha256_hex(&canonical_json(&json!({ "answers": answers })));
+    // Only a keyed cast needs to recognise its own request again.
+    let request_hash = match idempotency_key {
+        Some(_) => sha256_hex(&canonical_json(&json!({ "answers": answers }))),
+        None => String::new(),
+    };
     let seal_key = match idempotency_key.as_deref() {
         Some(k) => Some(
             SealKey::derive(&state.keys.jwt.secret, election, voter.id, k)

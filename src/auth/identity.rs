@@ -3,6 +3,10 @@
 //! the database (one indexed read), so logout, a password change, disabling
 //! a user or removing a role takes effect on the very next request. Handlers
 //! then name who may call them: `async fn open_election(admin: Admin, ...)`.
+//!
+//! Casting is the one exception, for speed: its middleware step verifies the
+//! token only, and `ballots::service::cast` checks the session inside its own
+//! database task (one hop and one pooled connection per ballot).
 
 use std::future::{ready, Ready};
 
@@ -13,7 +17,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
 use super::service;
-use super::tokens::verify_access_token;
+use super::tokens::{verify_access_token, Claims};
 use super::SessionId;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -37,8 +41,17 @@ impl AuthUser {
 #[derive(Debug, Clone)]
 enum Identity {
     User(AuthUser),
+    /// A verified token whose session the handler checks itself.
+    Token(Claims),
     Invalid,
     Unavailable,
+}
+
+/// Whether the handler checks the session itself: casting a ballot.
+fn handler_checks_session(req: &ServiceRequest) -> bool {
+    req.method() == actix_web::http::Method::POST
+        && req.path().starts_with("/api/v1/elections/")
+        && req.path().ends_with("/ballots")
 }
 
 /// Verifies `Authorization: Bearer` when present and records the outcome.
@@ -54,8 +67,9 @@ pub async fn authenticate(
             .map(str::to_owned)
     });
     if let Some(bearer) = bearer {
+        let deferred = handler_checks_session(&req);
         let identity = match (bearer, req.app_data::<web::Data<AppState>>()) {
-            (Some(token), Some(state)) => identify(state, &token).await,
+            (Some(token), Some(state)) => identify(state, &token, deferred).await,
             _ => Identity::Invalid,
         };
         req.extensions_mut().insert(identity);
@@ -63,10 +77,13 @@ pub async fn authenticate(
     next.call(req).await
 }
 
-async fn identify(state: &AppState, token: &str) -> Identity {
+async fn identify(state: &AppState, token: &str, deferred: bool) -> Identity {
     let Some(claims) = verify_access_token(&state.keys, &state.settings.auth, token) else {
         return Identity::Invalid;
     };
+    if deferred {
+        return Identity::Token(claims);
+    }
     match service::check_session(&state.pool, claims.sub, claims.sid).await {
         Ok(user) => Identity::User(user),
         Err(ApiError::Unavailable(_)) => Identity::Unavailable,
@@ -82,6 +99,25 @@ impl FromRequest for AuthUser {
         ready(match req.extensions().get::<Identity>() {
             Some(Identity::User(user)) => Ok(user.clone()),
             Some(Identity::Unavailable) => Err(ApiError::Unavailable("session check".into())),
+            _ => Err(ApiError::Unauthorized),
+        })
+    }
+}
+
+/// A verified access token that claims the voter role, for casting: the
+/// session and the role are checked again against the database in the
+/// cast's own task. A token without the voter role is 403 at once.
+#[derive(Debug, Clone)]
+pub struct VoterToken(pub Claims);
+
+impl FromRequest for VoterToken {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match req.extensions().get::<Identity>() {
+            Some(Identity::Token(c)) if c.roles.contains(&Role::Voter) => Ok(VoterToken(c.clone())),
+            Some(Identity::Token(_)) => Err(ApiError::Forbidden),
             _ => Err(ApiError::Unauthorized),
         })
     }

@@ -12,5 +12,5 @@ pub mod service;
 pub mod throttle;
 pub mod tokens;
 
-pub use identity::{Admin, Auditor, AuthUser, Staff, Voter};
+pub use identity::{Admin, Auditor, AuthUser, Staff, Voter, VoterToken};
 pub use model::SessionId;

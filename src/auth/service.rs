@@ -21,7 +21,17 @@ pub async fn check_session(
     uid: UserId,
     sid: SessionId,
 ) -> Result<AuthUser, ApiError> {
-    let rows = db::run(pool, move |c| Ok(repo::find_session_facts(c, sid)?)).await?;
+    db::run(pool, move |c| check_session_on(c, uid, sid)).await
+}
+
+/// The session check on a connection the caller already holds (casting runs
+/// it in its own blocking task: one hop, one connection per ballot).
+pub fn check_session_on(
+    conn: &mut DbConnection,
+    uid: UserId,
+    sid: SessionId,
+) -> Result<AuthUser, ApiError> {
+    let rows = repo::find_session_facts(conn, sid)?;
     let now = Time::now();
     let Some((owner, revoked, expires, disabled, _)) = rows.first() else {
         return Err(ApiError::Unauthorized);

@@ -1,6 +1,6 @@
 //! Casting, the voter's own status, the bulletin board, receipts, turnout.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use utoipa::OpenApi;
 
 use super::model::{
@@ -8,7 +8,7 @@ use super::model::{
     Turnout,
 };
 use super::service;
-use crate::auth::{AuthUser, Voter};
+use crate::auth::{AuthUser, Voter, VoterToken};
 use crate::elections::ElectionId;
 use crate::error::{ApiError, Problem};
 use crate::http::paging::PageParams;
@@ -55,11 +55,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     (status = 422, description = "Invalid ballot, or the key reused with another body", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn cast_ballot(
-    voter: Voter,
+    token: VoterToken,
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<ElectionId>,
-    body: web::Json<CastRequest>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let key = match req.headers().get("idempotency-key") {
         Some(v) => Some(
@@ -69,14 +69,14 @@ pub async fn cast_ballot(
         ),
         None => None,
     };
-    let receipt = service::cast(
-        &state,
-        &voter,
-        id.into_inner(),
-        body.into_inner().answers,
-        key,
-    )
-    .await?;
+    // The body is parsed after the session check, in the cast's own task, so
+    // a revoked session is 401 whatever the body says.
+    let ct = req.content_type();
+    let body = service::CastBody {
+        json: ct == "application/json" || ct.ends_with("+json"),
+        bytes: body,
+    };
+    let receipt = service::cast(&state, &token.0, id.into_inner(), body, key).await?;
     Ok(HttpResponse::Created().json(CastResponse { receipt }))
 }
 

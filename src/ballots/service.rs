@@ -7,11 +7,13 @@ use serde_json::json;
 use super::board::BoardCache;
 use super::definition::{self, Definition};
 use super::model::{
-    Answer, BallotId, BallotRow, BoardEntry, BoardPage, MyBallot, ParticipationRow, Receipt,
-    ReceiptCheck, SignedReceipt, Turnout,
+    BallotId, BallotRow, BoardEntry, BoardPage, MyBallot, ParticipationRow, Receipt, ReceiptCheck,
+    SignedReceipt, Turnout,
 };
 use super::seal::{Remembered, SealKey, MAX_KEY_LEN};
 use super::{repo, rules};
+use crate::auth::service::check_session_on;
+use crate::auth::tokens::Claims;
 use crate::auth::AuthUser;
 use crate::crypto::{canonical_json, sha256_hex};
 use crate::db::types::Time;
@@ -26,16 +28,16 @@ use crate::state::AppState;
 use crate::users::{Role, UserId};
 
 /// The election's definition, from the cache once it left `draft`.
-async fn definition_for(state: &AppState, id: ElectionId) -> Result<Arc<Definition>, ApiError> {
+fn definition_on(
+    conn: &mut DbConnection,
+    state: &AppState,
+    id: ElectionId,
+) -> Result<Arc<Definition>, ApiError> {
     if let Some(def) = state.definitions.get(id) {
         return Ok(def);
     }
-    let (row, def) = db::run(&state.pool, move |c| {
-        let row = elections_repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
-        let def = definition::load(c, id)?;
-        Ok((row, def))
-    })
-    .await?;
+    let row = elections_repo::find_election(conn, id)?.ok_or(ApiError::NotFound)?;
+    let def = definition::load(conn, id)?;
     Ok(if row.state() == ElectionState::Draft {
         Arc::new(def)
     } else {
@@ -51,19 +53,19 @@ fn eligible(conn: &mut DbConnection, row: &ElectionRow, voter: UserId) -> Result
     })
 }
 
-/// Casts a ballot: one transaction that re-checks the election is open and
-/// before `closes_at` (holding the election row FOR SHARE on PostgreSQL, or
-/// the write lock on SQLite), then writes the participation and the ballot.
+/// Casts a ballot. Everything runs in one task on the blocking pool with one
+/// pooled connection: the session check (roles from the database), the
+/// definition (cached), validation, the signed receipt, then one transaction
+/// that re-checks the election is open and before `closes_at` (holding the
+/// election row FOR SHARE on PostgreSQL, or the write lock on SQLite) and
+/// writes the participation and the ballot.
 pub async fn cast(
     state: &AppState,
-    voter: &AuthUser,
+    token: &Claims,
     election: ElectionId,
-    answers: Vec<Answer>,
+    body: CastBody,
     idempotency_key: Option<String>,
 ) -> Result<Receipt, ApiError> {
-    if !voter.has(Role::Voter) {
-        return Err(ApiError::Forbidden);
-    }
     if idempotency_key
         .as_ref()
         .is_some_and(|k| k.is_empty() || k.len() > MAX_KEY_LEN)
@@ -72,134 +74,166 @@ pub async fn cast(
             "Idempotency-Key must be 1 to 255 characters.",
         ));
     }
-    let def = definition_for(state, election).await?;
+    let request = Arc::new(CastRequest {
+        voter: token.sub,
+        session: token.sid,
+        election,
+        body,
+        idempotency_key,
+    });
+    // One retry: two simultaneous requests under one key race to insert;
+    // the loser then finds the winner's participation and its receipt.
+    for attempt in 0..2 {
+        let (st, req) = (state.clone(), request.clone());
+        match db::run(&state.pool, move |c| cast_on(c, &st, &req)).await {
+            Err(ApiError::Conflict(_)) if attempt == 0 && request.idempotency_key.is_some() => {
+                continue
+            }
+            result => return result,
+        }
+    }
+    Err(already_voted())
+}
+
+/// The raw body of a cast, parsed only once the caller's session holds.
+pub struct CastBody {
+    /// Whether it came as `application/json` (else 415).
+    pub json: bool,
+    pub bytes: actix_web::web::Bytes,
+}
+
+struct CastRequest {
+    voter: UserId,
+    session: crate::auth::SessionId,
+    election: ElectionId,
+    body: CastBody,
+    idempotency_key: Option<String>,
+}
+
+fn cast_on(c: &mut DbConnection, state: &AppState, req: &CastRequest) -> Result<Receipt, ApiError> {
+    let voter = check_session_on(c, req.voter, req.session)?;
+    if !voter.has(Role::Voter) {
+        return Err(ApiError::Forbidden);
+    }
+    if !req.body.json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let answers = serde_json::from_slice::<super::model::CastRequest>(&req.body.bytes)
+        .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))?
+        .answers;
+    let (election, voter_id) = (req.election, voter.id);
+    let def = definition_on(c, state, election)?;
     let valid = rules::validate(&def, &answers)?;
-    // Only a keyed cast needs to recognise its own request again.
-    let request_hash = match idempotency_key {
-        Some(_) => sha256_hex(&canonical_json(&json!({ "answers": answers }))),
-        None => String::new(),
-    };
-    let seal_key = match idempotency_key.as_deref() {
+    let seal = match req.idempotency_key.as_deref() {
         Some(k) => Some(
-            SealKey::derive(&state.keys.jwt.secret, election, voter.id, k)
+            SealKey::derive(&state.keys.jwt.secret, election, voter_id, k)
                 .ok_or_else(|| ApiError::internal("cannot derive the idempotency key"))?,
         ),
         None => None,
     };
-    let voter_id = voter.id;
-    // One retry: two simultaneous requests under one key race to insert;
-    // the loser then finds the winner's participation and its receipt.
-    for attempt in 0..2 {
-        let now = Time::now();
-        let cast_at = now.to_rfc3339();
-        let tracking_code = rules::tracking_code();
-        let signed = SignedReceipt {
-            election_id: election,
-            tracking_code: &tracking_code,
-            ballot_hash: &valid.ballot_hash,
-            cast_at: &cast_at,
-        };
-        let receipt = Receipt {
-            election_id: election,
-            signature: state.keys.signer.sign_b64(&canonical_json(&signed)),
-            tracking_code: tracking_code.clone(),
-            ballot_hash: valid.ballot_hash.clone(),
-            cast_at: cast_at.clone(),
-            kid: state.keys.signer.kid.clone(),
-        };
-        let sealed = match &seal_key {
-            Some(k) => Some(
-                k.seal(&Remembered {
-                    request_hash: request_hash.clone(),
-                    receipt: receipt.clone(),
-                })
-                .ok_or_else(|| ApiError::internal("cannot seal the receipt"))?,
-            ),
-            None => None,
-        };
-        let (content, rh) = (valid.content.clone(), request_hash.clone());
-        let open_seal = seal_key.clone();
-        let is_staff = voter.has(Role::Admin) || voter.has(Role::Auditor);
-        let result = db::run(&state.pool, move |c| {
-            write_tx(c, |c| {
-                let row = elections_repo::find_election_for_share(c, election)?
-                    .ok_or(ApiError::NotFound)?;
-                // Voters cannot see drafts: the id is not theirs to probe.
-                if row.state() == ElectionState::Draft && !is_staff {
-                    return Err(ApiError::NotFound);
-                }
-                if !eligible(c, &row, voter_id)? {
-                    return Err(ApiError::Forbidden);
-                }
-                // A keyed retry of a cast that went in: the first receipt again.
-                if let Some(seal) = &open_seal {
-                    if let Some(p) = repo::find_participation(c, election, voter_id)? {
-                        return match (p.idempotency_key_hash, p.idempotency_sealed) {
-                            (Some(h), Some(sealed)) if h == seal.lookup => {
-                                let remembered = seal
-                                    .open(&sealed)
-                                    .ok_or_else(|| ApiError::internal("unreadable seal"))?;
-                                if remembered.request_hash != rh {
-                                    return Err(ApiError::invalid(
-                                        "Idempotency-Key",
-                                        "was used with a different request body",
-                                    ));
-                                }
-                                Ok(remembered.receipt)
-                            }
-                            _ => Err(already_voted()),
-                        };
-                    }
-                }
-                if row.state() != ElectionState::Open {
-                    return Err(ApiError::conflict(format!(
-                        "The election is {}; it does not accept ballots.",
-                        row.state
-                    )));
-                }
-                if row.closes_at.is_some_and(|c| c <= Time::now()) {
-                    return Err(ApiError::conflict(
-                        "The election closed; the ballot arrived after closes_at.",
-                    ));
-                }
-                repo::insert_participation(
-                    c,
-                    &ParticipationRow {
-                        election_id: election,
-                        voter_id,
-                        cast_at: now,
-                        idempotency_key_hash: open_seal.as_ref().map(|s| s.lookup.clone()),
-                        idempotency_sealed: sealed,
-                    },
-                )
-                .map_err(|e| match e {
-                    diesel::result::Error::DatabaseError(
-                        diesel::result::DatabaseErrorKind::UniqueViolation,
-                        _,
-                    ) => already_voted(),
-                    other => other.into(),
-                })?;
-                repo::insert_ballot(
-                    c,
-                    &BallotRow {
-                        id: BallotId(uuid::Uuid::new_v4()),
-                        election_id: election,
-                        tracking_code,
-                        ballot_hash: receipt.ballot_hash.clone(),
-                        content,
-                    },
-                )?;
-                Ok(receipt)
+    // Only a keyed cast needs to recognise its own request again.
+    let request_hash = match seal {
+        Some(_) => sha256_hex(&canonical_json(&json!({ "answers": answers }))),
+        None => String::new(),
+    };
+    let now = Time::now();
+    let cast_at = now.to_rfc3339();
+    let tracking_code = rules::tracking_code();
+    let signed = SignedReceipt {
+        election_id: election,
+        tracking_code: &tracking_code,
+        ballot_hash: &valid.ballot_hash,
+        cast_at: &cast_at,
+    };
+    let receipt = Receipt {
+        election_id: election,
+        signature: state.keys.signer.sign_b64(&canonical_json(&signed)),
+        tracking_code: tracking_code.clone(),
+        ballot_hash: valid.ballot_hash.clone(),
+        cast_at: cast_at.clone(),
+        kid: state.keys.signer.kid.clone(),
+    };
+    let sealed = match &seal {
+        Some(k) => Some(
+            k.seal(&Remembered {
+                request_hash: request_hash.clone(),
+                receipt: receipt.clone(),
             })
-        })
-        .await;
-        match result {
-            Ok(receipt) => return Ok(receipt),
-            Err(ApiError::Conflict(_)) if attempt == 0 && seal_key.is_some() => continue,
-            Err(e) => return Err(e),
+            .ok_or_else(|| ApiError::internal("cannot seal the receipt"))?,
+        ),
+        None => None,
+    };
+    let is_staff = voter.has(Role::Admin) || voter.has(Role::Auditor);
+    write_tx(c, |c| {
+        let row =
+            elections_repo::find_election_for_share(c, election)?.ok_or(ApiError::NotFound)?;
+        // Voters cannot see drafts: the id is not theirs to probe.
+        if row.state() == ElectionState::Draft && !is_staff {
+            return Err(ApiError::NotFound);
         }
-    }
-    Err(already_voted())
+        if !eligible(c, &row, voter_id)? {
+            return Err(ApiError::Forbidden);
+        }
+        // A keyed retry of a cast that went in: the first receipt again.
+        if let Some(seal) = &seal {
+            if let Some(p) = repo::find_participation(c, election, voter_id)? {
+                return match (p.idempotency_key_hash, p.idempotency_sealed) {
+                    (Some(h), Some(sealed)) if h == seal.lookup => {
+                        let remembered = seal
+                            .open(&sealed)
+                            .ok_or_else(|| ApiError::internal("unreadable seal"))?;
+                        if remembered.request_hash != request_hash {
+                            return Err(ApiError::invalid(
+                                "Idempotency-Key",
+                                "was used with a different request body",
+                            ));
+                        }
+                        Ok(remembered.receipt)
+                    }
+                    _ => Err(already_voted()),
+                };
+            }
+        }
+        if row.state() != ElectionState::Open {
+            return Err(ApiError::conflict(format!(
+                "The election is {}; it does not accept ballots.",
+                row.state
+            )));
+        }
+        if row.closes_at.is_some_and(|c| c <= Time::now()) {
+            return Err(ApiError::conflict(
+                "The election closed; the ballot arrived after closes_at.",
+            ));
+        }
+        repo::insert_participation(
+            c,
+            &ParticipationRow {
+                election_id: election,
+                voter_id,
+                cast_at: now,
+                idempotency_key_hash: seal.as_ref().map(|s| s.lookup.clone()),
+                idempotency_sealed: sealed,
+            },
+        )
+        .map_err(|e| match e {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => already_voted(),
+            other => other.into(),
+        })?;
+        repo::insert_ballot(
+            c,
+            &BallotRow {
+                id: BallotId(uuid::Uuid::new_v4()),
+                election_id: election,
+                tracking_code,
+                ballot_hash: receipt.ballot_hash.clone(),
+                content: valid.content,
+            },
+        )?;
+        Ok(receipt)
+    })
 }
 
 fn already_voted() -> ApiError {

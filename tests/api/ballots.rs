@@ -21,7 +21,79 @@ crate::both_backends!(
     the_same_idempotency_key_returns_the_same_receipt,
     receipts_verify_and_inclusion_proofs_check_against_the_root,
     my_ballot_tells_whether_never_what,
+    casting_checks_the_session_and_role_in_the_database,
 );
+
+async fn casting_checks_the_session_and_role_in_the_database(app: TestApp) {
+    let (admin, e, voters) = ballot_election(&app, 3).await;
+    let id = e["id"].as_str().unwrap();
+    // The token still says voter; the database no longer does.
+    let resp = app
+        .send_json(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/users/{}", voters[0].0),
+            &json!({"roles": ["auditor"]}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_problem(app.cast(&voters[0].1, id, &valid(&e, 0)).await, 403).await;
+    // A disabled voter's token is refused, whatever the body.
+    app.send_json(
+        reqwest::Method::PATCH,
+        &format!("/api/v1/users/{}", voters[1].0),
+        &json!({"disabled": true}),
+        Some(&admin),
+    )
+    .await;
+    assert_problem(app.cast(&voters[1].1, id, &valid(&e, 0)).await, 401).await;
+    let resp = app
+        .post(
+            &format!("/api/v1/elections/{id}/ballots"),
+            &json!({"nonsense": true}),
+            Some(&voters[1].1),
+        )
+        .await;
+    assert_problem(resp, 401).await;
+    // Body errors for a live voter.
+    let url = app.url(&format!("/api/v1/elections/{id}/ballots"));
+    let resp = app
+        .client
+        .post(&url)
+        .bearer_auth(&voters[2].1)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 415).await;
+    let resp = app
+        .client
+        .post(&url)
+        .bearer_auth(&voters[2].1)
+        .header("content-type", "application/json")
+        .body("{\"answers\": [")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 400).await;
+    let big = "x".repeat(app.settings.server.body_limit + 1);
+    let resp = app
+        .client
+        .post(&url)
+        .bearer_auth(&voters[2].1)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 413).await;
+    assert_eq!(count_rows(&app, "ballots").await, 0);
+    assert_eq!(
+        app.cast(&voters[2].1, id, &valid(&e, 0)).await.status(),
+        201
+    );
+}
 
 /// An election with one question per method family, opened, with `n` voters.
 async fn ballot_election(app: &TestApp, n: usize) -> (String, Value, Vec<(String, String)>) {

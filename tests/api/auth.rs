@@ -709,3 +709,47 @@ async fn simultaneous_logins_from_one_address_are_each_counted_once() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_rehashes_a_password_made_under_other_parameters() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = crate::helpers::spawn_app(backend).await else {
+            continue;
+        };
+        let mut older = app.settings.auth.clone();
+        older.argon2_t_cost = 3;
+        let old_hash = ballotbox::auth::password::Hasher::new(&older)
+            .unwrap()
+            .hash("an older password")
+            .unwrap();
+        assert!(old_hash.contains("t=3"));
+        let id = app
+            .with_conn(move |c| {
+                ballotbox::users::service::create_user(
+                    c,
+                    "old@example.org",
+                    "Old",
+                    &[Role::Voter],
+                    Some(&old_hash),
+                )
+                .unwrap()
+                .id
+            })
+            .await;
+        app.login("old@example.org", "an older password").await;
+        let stored = app
+            .with_conn(move |c| {
+                ballotbox::users::repo::find_by_id(c, id)
+                    .unwrap()
+                    .unwrap()
+                    .password_hash
+                    .unwrap()
+            })
+            .await;
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{backend:?}: {stored}"
+        );
+        app.login("old@example.org", "an older password").await;
+    }
+}

@@ -267,7 +267,13 @@ async fn voters_casting_while_an_admin_closes_lose_nothing_and_sneak_nothing_in(
             }
         })
     };
-    tokio::time::sleep(Duration::from_millis(80)).await;
+    // Close once ballots are flowing, with most casts still to come.
+    for _ in 0..500 {
+        if count_rows(&app, "ballots").await >= 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let closed = app.step(&admin, &id, "close").await;
     assert_eq!(closed.status(), 200);
     let mut receipts = Vec::new();
@@ -708,14 +714,14 @@ async fn a_ballot_after_closes_at_is_refused_even_before_the_timer_runs() {
         let admin = app.admin_token().await;
         let mut body = crate::helpers::election_body("Deadline", "all_voters", 2);
         body["closes_at"] =
-            json!((chrono::Utc::now() + chrono::Duration::milliseconds(1200)).to_rfc3339());
+            json!((chrono::Utc::now() + chrono::Duration::milliseconds(3000)).to_rfc3339());
         let e = app.create_election(&admin, &body).await;
         let id = e["id"].as_str().unwrap();
         app.step(&admin, id, "open").await;
         let voters = fast_users(&app, "late", 2, &[Role::Voter]).await;
         let answers = crate::helpers::answers_picking(&e, 0);
         assert_eq!(app.cast(&voters[0].1, id, &answers).await.status(), 201);
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        tokio::time::sleep(Duration::from_millis(3300)).await;
         let e2: Value = app
             .get(&format!("/api/v1/elections/{id}"), Some(&admin))
             .await

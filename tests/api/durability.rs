@@ -129,7 +129,7 @@ async fn kill_mid_load_and_restart(backend: Backend) {
         }));
     }
     // Kill once a good number of ballots are in, with requests in flight.
-    for _ in 0..200 {
+    for _ in 0..1000 {
         if acknowledged.lock().unwrap().len() >= 120 {
             break;
         }

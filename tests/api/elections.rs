@@ -458,7 +458,7 @@ async fn wait_for_state(
 async fn a_scheduled_election_opens_and_closes_by_itself(app: TestApp) {
     let admin = app.admin_token().await;
     let mut body = election_body("Timed", "all_voters", 2);
-    let opens = chrono::Utc::now() + chrono::Duration::milliseconds(1500);
+    let opens = chrono::Utc::now() + chrono::Duration::milliseconds(2500);
     let closes = opens + chrono::Duration::milliseconds(1500);
     body["opens_at"] = json!(opens.to_rfc3339());
     body["closes_at"] = json!(closes.to_rfc3339());
@@ -469,7 +469,7 @@ async fn a_scheduled_election_opens_and_closes_by_itself(app: TestApp) {
     let resp = app.step(&admin, id, "schedule").await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.json::<Value>().await.unwrap()["state"], "draft");
-    wait_for_state(&app, &admin, id, "open", Duration::from_secs(6)).await;
+    wait_for_state(&app, &admin, id, "open", Duration::from_secs(8)).await;
     let late = chrono::Utc::now() - opens;
     assert!(late < chrono::Duration::seconds(3), "opened {late} late");
     wait_for_state(&app, &admin, id, "closed", Duration::from_secs(6)).await;
@@ -515,7 +515,7 @@ async fn two_instances_run_the_timer_and_each_transition_happens_once(app: TestA
     let mut ids = Vec::new();
     for i in 0..5 {
         let mut body = election_body(&format!("Multi {i}"), "all_voters", 2);
-        let opens = chrono::Utc::now() + chrono::Duration::milliseconds(1200);
+        let opens = chrono::Utc::now() + chrono::Duration::milliseconds(4000);
         body["opens_at"] = json!(opens.to_rfc3339());
         body["closes_at"] = json!((opens + chrono::Duration::milliseconds(1200)).to_rfc3339());
         let e = app.create_election(&admin, &body).await;
@@ -524,7 +524,7 @@ async fn two_instances_run_the_timer_and_each_transition_happens_once(app: TestA
         ids.push(id);
     }
     for id in &ids {
-        wait_for_state(&app, &admin, id, "closed", Duration::from_secs(8)).await;
+        wait_for_state(&app, &admin, id, "closed", Duration::from_secs(12)).await;
     }
     let actions = audit_actions(&app).await;
     assert_eq!(

@@ -458,8 +458,8 @@ pub async fn step(
                     ok
                 }
             };
-            let row = repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
             if !done {
+                let row = repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
                 let action = match step {
                     Step::Open => "opened",
                     Step::Close => "closed",

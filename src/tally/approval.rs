@@ -43,15 +43,7 @@ pub fn count(
 mod tests {
     use super::*;
     use crate::tally::testutil::*;
-    use crate::tally::{CountsTally, Tally};
     use proptest::prelude::*;
-
-    fn counts_of(out: &Outcome) -> &CountsTally {
-        match &out.tally {
-            Tally::Counts(c) => c,
-            other => panic!("unexpected tally {other:?}"),
-        }
-    }
 
     #[test]
     fn counts_every_approval() {

@@ -486,6 +486,16 @@ pub(crate) fn top_by_score<S: Ord + Copy>(
 pub(crate) mod testutil {
     //! Helpers shared by the unit tests.
 
+    use super::{CountsTally, Outcome, Tally};
+
+    /// The counts tally of a plurality or approval outcome.
+    pub fn counts_of(out: &Outcome) -> &CountsTally {
+        match &out.tally {
+            Tally::Counts(c) => c,
+            other => panic!("unexpected tally {other:?}"),
+        }
+    }
+
     /// Option ids from string literals.
     pub fn opts(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()

@@ -55,15 +55,7 @@ mod tests {
     use super::*;
     use crate::tally::testutil::*;
     use crate::tally::TieMethod;
-    use crate::tally::{CountsTally, Tally};
     use proptest::prelude::*;
-
-    fn counts_of(out: &Outcome) -> &CountsTally {
-        match &out.tally {
-            Tally::Counts(c) => c,
-            other => panic!("unexpected tally {other:?}"),
-        }
-    }
 
     /// Wikipedia, "Instant-runoff voting" / "Plurality voting": the Tennessee
     /// capital example; Memphis wins plurality with 42 of 100 first

@@ -77,6 +77,42 @@ impl DbUrl {
     }
 }
 
+/// A pooled connection, and whether it was found dead: a connection that
+/// failed never goes back into the pool, so the first request after a
+/// database outage is the last one to see that connection.
+pub struct Conn {
+    inner: DbConnection,
+    dead: bool,
+}
+
+impl std::ops::Deref for Conn {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.inner
+    }
+}
+
+impl Conn {
+    /// After a failed statement: on PostgreSQL a ping tells a lost server
+    /// (the connection is then dropped instead of returned to the pool) from
+    /// an ordinary error. libpq can fail a statement while preparing it
+    /// without diesel's transaction manager noticing, which once left dead
+    /// connections circulating for 18 s after an outage.
+    fn check_after_error(&mut self) {
+        if matches!(self.inner, DbConnection::Pg(_))
+            && self.inner.batch_execute("SELECT 1").is_err()
+        {
+            self.dead = true;
+        }
+    }
+}
+
 /// Opens connections for the pool and sets SQLite's pragmas on each.
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
@@ -85,10 +121,30 @@ pub struct ConnectionManager {
 }
 
 impl ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
+    type Connection = Conn;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+    fn connect(&self) -> Result<Conn, r2d2::Error> {
+        let inner = self.open()?;
+        Ok(Conn { inner, dead: false })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.dead
+            || match &mut conn.inner {
+                DbConnection::Pg(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
+                DbConnection::Sqlite(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
+            }
+    }
+}
+
+impl ConnectionManager {
+    fn open(&self) -> Result<DbConnection, r2d2::Error> {
         match &self.url {
             DbUrl::Postgres(url) => PgConnection::establish(url)
                 .map(DbConnection::Pg)
@@ -105,18 +161,6 @@ impl ManageConnection for ConnectionManager {
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
             }
-        }
-    }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        match conn {
-            DbConnection::Pg(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
-            DbConnection::Sqlite(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
         }
     }
 }
@@ -171,11 +215,31 @@ where
     T: Send + 'static,
 {
     let pool = pool.clone();
-    actix_web::web::block(move || {
-        let mut conn = pool.get()?;
-        f(&mut conn)
+    actix_web::web::block(move || with_conn(&pool, f)).await?
+}
+
+/// Runs `f` with a pooled connection on this thread; a connection that
+/// turns out dead after an error is not returned to the pool.
+pub fn with_conn<T, F>(pool: &DbPool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+{
+    let mut conn = pool.get()?;
+    let result = f(&mut conn);
+    if result.is_err() {
+        conn.check_after_error();
+    }
+    result
+}
+
+/// Whether the database answers a trivial query within `timeout` of waiting
+/// for a connection; a connection that fails it is dropped.
+pub fn ping(pool: &DbPool, timeout: Duration) -> Result<(), ApiError> {
+    let mut conn = pool.get_timeout(timeout)?;
+    conn.batch_execute("SELECT 1").map_err(|e| {
+        conn.dead = true;
+        ApiError::from(e)
     })
-    .await?
 }
 
 /// SQLite has one writer at a time, and its busy handler polls with

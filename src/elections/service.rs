@@ -401,14 +401,17 @@ pub fn open_tx(
 
 /// `open → closed` now; fixes the Merkle root over the ballots. On
 /// PostgreSQL the election row is locked FOR UPDATE, so no cast (which holds
-/// it FOR SHARE) commits after this.
+/// it FOR SHARE) commits after this. The close time is read only once that
+/// lock is held: casts that committed while the close waited for it carry a
+/// `cast_at` before it, and the recorded `closes_at` is never earlier than a
+/// counted ballot's receipt.
 pub fn close_tx(
     conn: &mut DbConnection,
     id: ElectionId,
     actor: Option<UserId>,
-    now: Time,
 ) -> Result<bool, ApiError> {
     let row = repo::find_election_for_update(conn, id)?.ok_or(ApiError::NotFound)?;
+    let now = Time::now();
     if row.state() != ElectionState::Open {
         return Ok(false);
     }
@@ -449,7 +452,7 @@ pub async fn step(
             let now = Time::now();
             let done = match step {
                 Step::Open => open_tx(c, id, Some(actor), now)?,
-                Step::Close => close_tx(c, id, Some(actor), now)?,
+                Step::Close => close_tx(c, id, Some(actor))?,
                 Step::Publish => {
                     let ok = repo::transition(c, id, "tallied", "published", None, None)?;
                     if ok {
@@ -482,7 +485,7 @@ pub fn run_due(conn: &mut DbConnection) -> Result<usize, ApiError> {
     for (id, state) in repo::due_elections(conn, now)? {
         let made = write_tx(conn, |c| match state.as_str() {
             "draft" => open_tx(c, id, None, now),
-            _ => close_tx(c, id, None, now),
+            _ => close_tx(c, id, None),
         });
         match made {
             Ok(true) => done += 1,

@@ -18,7 +18,7 @@ use super::repo::{self, StoredBallot};
 use crate::audit::model::AuditEvent;
 use crate::ballots::definition::Definition;
 use crate::ballots::rules;
-use crate::db::DbPool;
+use crate::db::{self, DbPool};
 use crate::elections::model::Election;
 use crate::elections::{ElectionId, Method};
 use crate::error::ApiError;
@@ -158,7 +158,9 @@ fn each_ballot(
 ) -> Result<(), ApiError> {
     let mut after: Option<String> = None;
     loop {
-        let rows = repo::ballot_page(&mut *pool.get()?, election, after.as_deref(), PAGE)?;
+        let rows = db::with_conn(pool, |c| {
+            Ok(repo::ballot_page(c, election, after.as_deref(), PAGE)?)
+        })?;
         for row in &rows {
             f(row)?;
         }
@@ -213,7 +215,9 @@ fn json_export(pool: &DbPool, job: &Job, out: &mut Sink) -> Result<(), ApiError>
     let mut after = None;
     let mut first = true;
     loop {
-        let rows = crate::audit::repo::page(&mut *pool.get()?, Some(id), after, PAGE)?;
+        let rows = db::with_conn(pool, |c| {
+            Ok(crate::audit::repo::page(c, Some(id), after, PAGE)?)
+        })?;
         for row in &rows {
             if !first {
                 out.write(b",\n")?;

@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
-use diesel::connection::SimpleConnection;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
+use crate::db;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -43,11 +43,7 @@ pub async fn healthz() -> HttpResponse {
 ))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let pool = state.pool.clone();
-    let check = web::block(move || -> Result<(), ApiError> {
-        let mut conn = pool.get_timeout(Duration::from_millis(1500))?;
-        conn.batch_execute("SELECT 1")?;
-        Ok(())
-    });
+    let check = web::block(move || db::ping(&pool, Duration::from_millis(1500)));
     match tokio::time::timeout(Duration::from_millis(1900), check).await {
         Ok(Ok(Ok(()))) => Ok(HttpResponse::Ok().json(Health { status: "ok" })),
         Ok(Ok(Err(e))) => Err(ApiError::Unavailable(e.to_string())),

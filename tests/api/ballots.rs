@@ -17,6 +17,7 @@ crate::both_backends!(
     every_invalid_ballot_is_422_and_records_nothing,
     a_hundred_simultaneous_casts_by_one_voter_give_exactly_one_ballot,
     voters_casting_while_an_admin_closes_lose_nothing_and_sneak_nothing_in,
+    a_close_on_one_instance_leaves_no_counted_receipt_after_closes_at,
     the_ballot_row_holds_no_voter_and_the_board_names_nobody,
     the_same_idempotency_key_returns_the_same_receipt,
     receipts_verify_and_inclusion_proofs_check_against_the_root,
@@ -314,6 +315,74 @@ async fn voters_casting_while_an_admin_closes_lose_nothing_and_sneak_nothing_in(
         hex::encode(rfc6962_root(&board))
     );
     assert_eq!(e["ballot_count"], receipts.len());
+}
+
+/// An admin closes on one instance while voters cast through another: every
+/// accepted receipt was signed before the `closes_at` the election records
+/// (the close reads the time only once it holds the election row).
+async fn a_close_on_one_instance_leaves_no_counted_receipt_after_closes_at(app: TestApp) {
+    let (admin, e, voters) = ballot_election(&app, 150).await;
+    let (port, _) = crate::helpers::spawn_instance(
+        &app.settings.database.url,
+        app.settings.data.dir.join("second"),
+        app.keys.clone(),
+    )
+    .await;
+    let other = format!("http://127.0.0.1:{port}");
+    let id = e["id"].as_str().unwrap().to_string();
+    let mut tasks = Vec::new();
+    for (k, (_, token)) in voters.iter().enumerate() {
+        let (client, url) = (
+            app.client.clone(),
+            format!("{other}/api/v1/elections/{id}/ballots"),
+        );
+        let (token, answers) = (token.clone(), valid(&e, k));
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis((k as u64 % 50) * 3)).await;
+            let resp = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({ "answers": answers }))
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }));
+    }
+    for _ in 0..500 {
+        if count_rows(&app, "ballots").await >= 15 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(app.step(&admin, &id, "close").await.status(), 200);
+    let mut cast_times = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            (201, body) => cast_times.push(
+                chrono::DateTime::parse_from_rfc3339(body["receipt"]["cast_at"].as_str().unwrap())
+                    .unwrap(),
+            ),
+            (409, _) => {}
+            (other, body) => panic!("unexpected status {other}: {body}"),
+        }
+    }
+    let e: Value = app
+        .get(&format!("/api/v1/elections/{id}"), Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let closes_at = chrono::DateTime::parse_from_rfc3339(e["closes_at"].as_str().unwrap()).unwrap();
+    assert!(!cast_times.is_empty());
+    let late: Vec<_> = cast_times.iter().filter(|t| **t >= closes_at).collect();
+    assert!(
+        late.is_empty(),
+        "{} receipts at or after closes_at {closes_at}: {late:?}",
+        late.len()
+    );
+    assert_eq!(e["ballot_count"], cast_times.len());
 }
 
 /// Reads the whole board through the API, page by page.

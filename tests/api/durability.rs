@@ -156,7 +156,7 @@ async fn kill_mid_load_and_restart(backend: Backend) {
             use diesel::prelude::*;
             ballots
                 .select(tracking_code)
-                .load::<String>(&mut pool.get().unwrap())
+                .load::<String>(&mut **pool.get().unwrap())
                 .unwrap()
         })
         .await

@@ -412,7 +412,7 @@ pub async fn count_rows_on(pool: &DbPool, table: &'static str) -> i64 {
     let pool = pool.clone();
     tokio::task::spawn_blocking(move || {
         diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
-            .get_result::<N>(&mut pool.get().expect("connection"))
+            .get_result::<N>(&mut **pool.get().expect("connection"))
             .expect("count")
             .n
     })

@@ -12,6 +12,7 @@ pub mod elections;
 pub mod error;
 pub mod http;
 pub mod openapi;
+pub mod paging;
 pub mod results;
 pub mod startup;
 pub mod state;
@@ -22,12 +23,11 @@ pub mod users;
 /// Mounts every feature's routes.
 pub fn routes(cfg: &mut actix_web::web::ServiceConfig, settings: &config::Settings) {
     let bulk = http::errors::json_config(settings.server.bulk_body_limit);
-    // Casting first: routes are matched in order, each pattern a regex.
-    ballots::handlers::routes(cfg);
     system::handlers::routes(cfg);
     auth::handlers::routes(cfg);
     users::handlers::routes(cfg, &bulk);
     elections::handlers::routes(cfg, &bulk);
+    ballots::handlers::routes(cfg);
     results::handlers::routes(cfg);
     audit::handlers::routes(cfg);
 }

@@ -23,7 +23,7 @@ impl FieldError {
 }
 
 /// Why an operation was refused or failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
     /// The input is malformed (not merely invalid: see `Validation`).
     #[error("bad request: {0}")]
@@ -88,6 +88,11 @@ impl<T> Input<T> {
     /// The input, or the error that parsing it gave.
     pub fn open(self) -> Result<T, AppError> {
         self.0
+    }
+
+    /// The input by reference (for a task that may run twice).
+    pub fn get(&self) -> Result<&T, AppError> {
+        self.0.as_ref().map_err(Clone::clone)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Casting, the voter's own status, the bulletin board, receipts, turnout.
 
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use utoipa::OpenApi;
 
 use super::model::{
@@ -10,7 +10,7 @@ use super::model::{
 use super::service;
 use crate::auth::{SignedIn, Voter};
 use crate::elections::ElectionId;
-use crate::http::{ApiError, Problem};
+use crate::http::{ApiError, JsonBody, Problem};
 use crate::paging::PageParams;
 use crate::state::AppState;
 
@@ -59,7 +59,7 @@ pub async fn cast_ballot(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<ElectionId>,
-    body: web::Bytes,
+    body: JsonBody<CastRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let key = match req.headers().get("idempotency-key") {
         Some(v) => Some(
@@ -69,17 +69,19 @@ pub async fn cast_ballot(
         ),
         None => None,
     };
-    // The body is parsed after the session check, in the cast's own task, so
-    // a revoked session is 401 whatever JSON the body holds.
-    let ct = req.content_type();
-    if ct != "application/json" && !ct.ends_with("+json") {
-        return Err(ApiError::UnsupportedMediaType);
-    }
     let casting = service::Casting {
         keys: state.keys.clone(),
         definitions: state.definitions.clone(),
     };
-    let receipt = service::cast(&state.pool, &casting, &voter, id.into_inner(), body, key).await?;
+    let receipt = service::cast(
+        &state.pool,
+        &casting,
+        &voter,
+        id.into_inner(),
+        body.0.map(|b| b.answers),
+        key,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(CastResponse { receipt }))
 }
 

@@ -6,8 +6,8 @@ use serde_json::json;
 
 use super::board::BoardCache;
 use super::model::{
-    BallotId, BallotRow, BoardEntry, BoardPage, MyBallot, ParticipationRow, Receipt, ReceiptCheck,
-    SignedReceipt, Turnout,
+    Answer, BallotId, BallotRow, BoardEntry, BoardPage, MyBallot, ParticipationRow, Receipt,
+    ReceiptCheck, SignedReceipt, Turnout,
 };
 use super::seal::{Remembered, SealKey, MAX_KEY_LEN};
 use super::{repo, rules};
@@ -21,9 +21,7 @@ use crate::elections::visibility::{can_see, Viewer};
 use crate::elections::{
     repo as elections_repo, ElectionId, ElectionRow, ElectionState, Eligibility,
 };
-use bytes::Bytes;
-
-use crate::error::AppError;
+use crate::error::{AppError, Input};
 use crate::paging::{cursor, PageParams};
 use crate::users::{Role, UserId};
 
@@ -64,21 +62,13 @@ pub async fn cast(
     casting: &Casting,
     voter: &AuthCheck,
     election: ElectionId,
-    body: Bytes,
+    answers: Input<Vec<Answer>>,
     idempotency_key: Option<String>,
 ) -> Result<Receipt, AppError> {
-    if idempotency_key
-        .as_ref()
-        .is_some_and(|k| k.is_empty() || k.len() > MAX_KEY_LEN)
-    {
-        return Err(AppError::bad_request(
-            "Idempotency-Key must be 1 to 255 characters.",
-        ));
-    }
     let request = Arc::new(CastRequest {
         voter: voter.clone(),
         election,
-        body,
+        answers,
         idempotency_key,
     });
     // One retry: two simultaneous requests under one key race to insert;
@@ -106,18 +96,25 @@ pub struct Casting {
 struct CastRequest {
     voter: AuthCheck,
     election: ElectionId,
-    body: Bytes,
+    answers: Input<Vec<Answer>>,
     idempotency_key: Option<String>,
 }
 
 fn cast_on(c: &mut DbConnection, state: &Casting, req: &CastRequest) -> Result<Receipt, AppError> {
     let voter = req.voter.check(c)?;
-    let answers = serde_json::from_slice::<super::model::CastRequest>(&req.body)
-        .map_err(|e| AppError::bad_request(format!("Invalid JSON body: {e}")))?
-        .answers;
+    let answers = req.answers.get()?;
+    if req
+        .idempotency_key
+        .as_ref()
+        .is_some_and(|k| k.is_empty() || k.len() > MAX_KEY_LEN)
+    {
+        return Err(AppError::bad_request(
+            "Idempotency-Key must be 1 to 255 characters.",
+        ));
+    }
     let (election, voter_id) = (req.election, voter.id);
     let def = definition_on(c, &state.definitions, election)?;
-    let valid = rules::validate(&def, &answers)?;
+    let valid = rules::validate(&def, answers)?;
     let seal = match req.idempotency_key.as_deref() {
         Some(k) => Some(
             SealKey::derive(&state.keys.jwt.secret, election, voter_id, k)

@@ -62,6 +62,8 @@ pub struct Settings {
     pub keys: KeySettings,
     pub auth: AuthSettings,
     pub scheduler: SchedulerSettings,
+    pub mail: MailSettings,
+    pub web: WebSettings,
     #[serde(skip, default = "default_env")]
     pub environment: Environment,
 }
@@ -136,6 +138,36 @@ pub struct AuthSettings {
 #[serde(deny_unknown_fields)]
 pub struct SchedulerSettings {
     pub interval_ms: u64,
+}
+
+/// Outgoing mail. Empty `smtp_url`: no mail is queued at all. SMTP
+/// credentials come from the environment only (`BALLOTBOX_SMTP_USERNAME`,
+/// `BALLOTBOX_SMTP_PASSWORD`), never from a file or the URL.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    pub smtp_url: String,
+    pub from: String,
+    pub locale: String,
+    pub poll_interval_ms: u64,
+    pub batch_size: i64,
+    pub timeout_secs: u64,
+    pub retry_base_secs: u64,
+    pub retry_max_secs: u64,
+    pub max_attempts: i32,
+}
+
+impl MailSettings {
+    pub fn enabled(&self) -> bool {
+        !self.smtp_url.trim().is_empty()
+    }
+}
+
+/// Where the web app is served, for links in mail.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSettings {
+    pub public_url: String,
 }
 
 impl Settings {
@@ -220,6 +252,35 @@ impl Settings {
         if self.server.body_limit == 0 || self.database.pool_size == 0 {
             return Err(ConfigError(
                 "server.body_limit and database.pool_size must be positive".into(),
+            ));
+        }
+        self.validate_mail()
+    }
+
+    fn validate_mail(&self) -> Result<(), ConfigError> {
+        let m = &self.mail;
+        if !m.enabled() {
+            return Ok(());
+        }
+        crate::mail::transport::check_url(&m.smtp_url, self.environment)
+            .map_err(|e| ConfigError(format!("mail.smtp_url: {e}")))?;
+        if m.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError(
+                "mail.from must be an address such as `Elections <elections@example.org>`".into(),
+            ));
+        }
+        if !["en", "fr"].contains(&m.locale.as_str()) {
+            return Err(ConfigError("mail.locale must be `en` or `fr`".into()));
+        }
+        let url = self.web.public_url.trim();
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(ConfigError(
+                "web.public_url (http:// or https://) is needed for the links in mail".into(),
+            ));
+        }
+        if m.batch_size < 1 || m.max_attempts < 1 || m.timeout_secs == 0 {
+            return Err(ConfigError(
+                "mail.batch_size, mail.max_attempts and mail.timeout_secs must be positive".into(),
             ));
         }
         Ok(())

@@ -11,6 +11,7 @@ pub mod db;
 pub mod elections;
 pub mod error;
 pub mod http;
+pub mod mail;
 pub mod openapi;
 pub mod paging;
 pub mod results;
@@ -33,4 +34,5 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig, settings: &config::Settin
     elections::handlers::routes(cfg, &bulk);
     results::handlers::routes(cfg);
     audit::handlers::routes(cfg);
+    mail::handlers::routes(cfg);
 }

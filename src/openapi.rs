@@ -42,6 +42,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::ballots::handlers::BallotsApi::openapi());
     doc.merge(crate::results::handlers::ResultsApi::openapi());
     doc.merge(crate::audit::handlers::AuditApi::openapi());
+    doc.merge(crate::mail::handlers::MailApi::openapi());
     describe_responses(&mut doc);
     doc
 }

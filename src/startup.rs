@@ -111,6 +111,14 @@ impl Application {
             .map_err(|e| StartupError(e.to_string()))?
             .port();
         let passwords = Passwords::new(&settings.auth)?;
+        let outbox = crate::mail::Outbox::new(&settings.mail, &keys.jwt.secret).map(Arc::new);
+        let sender = crate::mail::sender::Sender::new(
+            pool.clone(),
+            &settings,
+            crate::mail::outbox::Sealer::derive(&keys.jwt.secret)
+                .ok_or_else(|| StartupError("cannot derive the mail key".into()))?,
+        )
+        .map_err(|e| StartupError(format!("mail: {e}")))?;
         let state = AppState {
             pool,
             settings: Arc::new(settings),
@@ -118,11 +126,16 @@ impl Application {
             passwords: Arc::new(passwords),
             definitions: Default::default(),
             boards: Default::default(),
+            outbox,
         };
         crate::elections::scheduler::spawn(
             state.pool.clone(),
             state.settings.scheduler.interval_ms,
+            state.outbox.clone(),
         );
+        if let Some(sender) = sender {
+            sender.spawn();
+        }
         let server = run(listener, state.clone())?;
         Ok(Self {
             port,

@@ -20,6 +20,8 @@ pub struct AppState {
     pub definitions: Arc<DefinitionCache>,
     /// Merkle trees of closed elections (immutable).
     pub boards: Arc<BoardCache>,
+    /// Where mail is queued; None when `mail.smtp_url` is not set.
+    pub outbox: Option<Arc<crate::mail::Outbox>>,
 }
 
 impl AppState {

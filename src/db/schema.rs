@@ -119,6 +119,8 @@ diesel::table! {
         created_at -> UtcTime,
         created_by -> Uuid,
         merkle_root -> Nullable<Text>,
+        notify_on_open -> Bool,
+        notify_on_publish -> Bool,
     }
 }
 
@@ -222,3 +224,25 @@ diesel::table! {
 
 diesel::joinable!(results -> elections (election_id));
 diesel::allow_tables_to_appear_in_same_query!(elections, results);
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::{SqlUuid as Uuid, UtcTime};
+
+    mail_outbox (id) {
+        id -> Uuid,
+        kind -> Text,
+        to_addr -> Text,
+        user_id -> Nullable<Uuid>,
+        election_id -> Nullable<Uuid>,
+        locale -> Text,
+        secret_sealed -> Nullable<Binary>,
+        status -> Text,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        next_attempt_at -> UtcTime,
+        claimed_until -> Nullable<UtcTime>,
+        created_at -> UtcTime,
+        sent_at -> Nullable<UtcTime>,
+    }
+}

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::model::{ElectionState, Eligibility, Method};
+use super::model::{ElectionState, Eligibility, Method, Notify};
 use crate::db::types::Time;
 use crate::users::UserId;
 
@@ -41,6 +41,9 @@ pub struct CreateElectionRequest {
     pub opens_at: Option<Time>,
     pub closes_at: Option<Time>,
     pub questions: Vec<QuestionInput>,
+    /// Notices by mail to the eligible voters (default: none).
+    #[serde(default)]
+    pub notify: Option<Notify>,
 }
 
 /// Any field of the create body; `questions` replaces them all. A PATCH
@@ -58,6 +61,7 @@ pub struct UpdateElectionRequest {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub closes_at: Option<Option<Time>>,
     pub questions: Option<Vec<QuestionInput>>,
+    pub notify: Option<Notify>,
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).

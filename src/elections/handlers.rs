@@ -8,7 +8,9 @@ use super::dto::{
     UpdateElectionRequest,
 };
 use super::lifecycle::{self, Step};
-use super::model::{BallotOption, Election, ElectionId, ElectionState, Eligibility, Question};
+use super::model::{
+    BallotOption, Election, ElectionId, ElectionState, Eligibility, Notify, Question,
+};
 use super::model::{RollEntry, RollReport};
 use super::{roll, service};
 use crate::auth::{Admin, SignedIn, Staff};
@@ -22,7 +24,7 @@ use crate::users::UserId;
     paths(create_election, list_elections, get_election, update_election, delete_election,
         schedule_election, open_election, close_election, publish_election,
         list_voters, add_voters, remove_voter),
-    components(schemas(CreateElectionRequest, UpdateElectionRequest, QuestionInput, OptionInput, Election,
+    components(schemas(CreateElectionRequest, UpdateElectionRequest, QuestionInput, OptionInput, Election, Notify,
         Question, BallotOption, ElectionState, Eligibility, AddVotersRequest, RollReport, RollEntry,
         Page<Election>, Page<RollEntry>))
 )]
@@ -154,7 +156,8 @@ async fn step(
     id: ElectionId,
     step: Step,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(lifecycle::step(&state.pool, &admin, id, step).await?))
+    Ok(HttpResponse::Ok()
+        .json(lifecycle::step(&state.pool, &admin, id, step, state.outbox.as_deref()).await?))
 }
 
 /// `draft → open` now.

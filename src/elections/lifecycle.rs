@@ -12,6 +12,7 @@ use crate::auth::AuthCheck;
 use crate::db::types::Time;
 use crate::db::{self, write_tx, DbConnection, DbPool};
 use crate::error::AppError;
+use crate::mail::{service as mail, MailKind, Outbox};
 use crate::users::UserId;
 
 /// The 409 of an operation the election's state does not allow.
@@ -120,6 +121,7 @@ pub fn open_tx(
     id: ElectionId,
     actor: Option<UserId>,
     now: Time,
+    outbox: Option<&Outbox>,
 ) -> Result<bool, AppError> {
     let row = repo::find_election(conn, id)?.ok_or(AppError::NotFound)?;
     if row.state() != ElectionState::Draft {
@@ -138,6 +140,7 @@ pub fn open_tx(
     }
     let by = if actor.is_some() { "admin" } else { "timer" };
     audit::record(conn, actor, "election.opened", Some(id), json!({"by": by}))?;
+    mail::on_transition(conn, outbox, id, MailKind::ElectionOpened)?;
     Ok(true)
 }
 
@@ -187,19 +190,21 @@ pub async fn step(
     admin: &AuthCheck,
     id: ElectionId,
     step: Step,
+    outbox: Option<&Outbox>,
 ) -> Result<Election, AppError> {
-    let admin = admin.clone();
+    let (admin, outbox) = (admin.clone(), outbox.cloned());
     db::run(pool, move |c| {
         let actor = admin.check(c)?.id;
         write_tx(c, |c| {
             let now = Time::now();
             let done = match step {
-                Step::Open => open_tx(c, id, Some(actor), now)?,
+                Step::Open => open_tx(c, id, Some(actor), now, outbox.as_ref())?,
                 Step::Close => close_tx(c, id, Some(actor))?,
                 Step::Publish => {
                     let ok = repo::transition(c, id, "tallied", "published", None, None)?;
                     if ok {
                         audit::record(c, Some(actor), "election.published", Some(id), json!({}))?;
+                        mail::on_transition(c, outbox.as_ref(), id, MailKind::ResultsPublished)?;
                     }
                     ok
                 }
@@ -222,12 +227,12 @@ pub async fn step(
 /// One pass of the timer: opens armed drafts and closes open elections that
 /// are due. Each transition is its own conditional update, so instances
 /// running this at once make each one exactly once.
-pub fn run_due(conn: &mut DbConnection) -> Result<usize, AppError> {
+pub fn run_due(conn: &mut DbConnection, outbox: Option<&Outbox>) -> Result<usize, AppError> {
     let now = Time::now();
     let mut done = 0;
     for (id, state) in repo::due_elections(conn, now)? {
         let made = write_tx(conn, |c| match state.as_str() {
-            "draft" => open_tx(c, id, None, now),
+            "draft" => open_tx(c, id, None, now, outbox),
             _ => close_tx(c, id, None),
         });
         match made {

@@ -95,6 +95,21 @@ pub struct ElectionRow {
     pub created_at: Time,
     pub created_by: UserId,
     pub merkle_root: Option<String>,
+    pub notify_on_open: bool,
+    pub notify_on_publish: bool,
+}
+
+/// Which notices an election mails to its eligible voters (when the server
+/// has mail configured).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// A notice when the election opens.
+    #[serde(default)]
+    pub on_open: bool,
+    /// A notice when its results are published.
+    #[serde(default)]
+    pub on_publish: bool,
 }
 
 impl ElectionRow {
@@ -175,6 +190,8 @@ pub struct Election {
     pub created_at: Time,
     pub created_by: UserId,
     pub questions: Vec<Question>,
+    /// The notices mailed to eligible voters.
+    pub notify: Notify,
     /// Admins and auditors; voters once results are published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ballot_count: Option<i64>,
@@ -229,6 +246,10 @@ impl Election {
             created_at: row.created_at,
             created_by: row.created_by,
             questions: qs,
+            notify: Notify {
+                on_open: row.notify_on_open,
+                on_publish: row.notify_on_publish,
+            },
             ballot_count: None,
             merkle_root: row.merkle_root,
         }

@@ -105,6 +105,8 @@ pub fn update_election(conn: &mut DbConnection, row: &ElectionRow) -> QueryResul
             elections::opens_at.eq(row.opens_at),
             elections::closes_at.eq(row.closes_at),
             elections::scheduled.eq(row.scheduled),
+            elections::notify_on_open.eq(row.notify_on_open),
+            elections::notify_on_publish.eq(row.notify_on_publish),
         ))
         .execute(conn)
         .map(|_| ())

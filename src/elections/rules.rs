@@ -211,6 +211,7 @@ mod tests {
             opens_at: None,
             closes_at: None,
             questions,
+            notify: None,
         }
     }
 

@@ -57,6 +57,8 @@ pub async fn create(
                     created_at: Time::now(),
                     created_by: actor,
                     merkle_root: None,
+                    notify_on_open: req.notify.is_some_and(|n| n.on_open),
+                    notify_on_publish: req.notify.is_some_and(|n| n.on_publish),
                 },
             )?;
             insert_questions(c, id, &spec)?;
@@ -137,6 +139,7 @@ pub async fn update(
                 eligibility: req.eligibility.unwrap_or(current.eligibility),
                 opens_at: req.opens_at.unwrap_or(current.opens_at),
                 closes_at: req.closes_at.unwrap_or(current.closes_at),
+                notify: Some(req.notify.unwrap_or(current.notify)),
                 questions: req.questions.clone().unwrap_or_else(|| {
                     current
                         .questions
@@ -169,6 +172,8 @@ pub async fn update(
                     opens_at: spec.opens_at,
                     closes_at: spec.closes_at,
                     scheduled: false,
+                    notify_on_open: merged.notify.is_some_and(|n| n.on_open),
+                    notify_on_publish: merged.notify.is_some_and(|n| n.on_publish),
                     ..row.clone()
                 },
             )?;

@@ -57,6 +57,7 @@ pub async fn create_user(
         &state.pool,
         &state.passwords,
         state.settings.auth.invitation_ttl_days,
+        state.outbox.as_deref(),
         &admin,
         body.0,
     )
@@ -75,6 +76,7 @@ pub async fn import_users(
     let report = service::import(
         &state.pool,
         state.settings.auth.invitation_ttl_days,
+        state.outbox.as_deref(),
         &admin,
         body.0,
     )

@@ -21,6 +21,7 @@ use crate::auth::{repo as auth_repo, AuthCheck};
 use crate::db::types::Time;
 use crate::db::{self, write_tx, DbConnection, DbPool};
 use crate::error::{AppError, FieldError, Input};
+use crate::mail::Outbox;
 use crate::paging::{Page, PageParams};
 
 /// Rows one import may carry.
@@ -161,6 +162,7 @@ pub async fn create(
     pool: &DbPool,
     passwords: &Passwords,
     invitation_ttl_days: i64,
+    outbox: Option<&Outbox>,
     admin: &AuthCheck,
     req: Input<CreateUserRequest>,
 ) -> Result<CreatedUser, AppError> {
@@ -176,7 +178,7 @@ pub async fn create(
         Some(p) => Some(passwords.hash(p).await?),
         None => None,
     };
-    let ttl = invitation_ttl_days;
+    let (ttl, outbox) = (invitation_ttl_days, outbox.cloned());
     db::run(pool, move |c| {
         write_tx(c, |c| {
             let user = insert_new_user(c, &req.email, &req.display_name, &req.roles, hash.as_deref())?;
@@ -184,6 +186,9 @@ pub async fn create(
                 Some(_) => None,
                 None => Some(issue_invitation(c, user.id, ttl)?),
             };
+            if let (Some(outbox), Some(token)) = (&outbox, &invitation_token) {
+                outbox.invite(c, user.id, &user.email, token)?;
+            }
             audit::record(
                 c,
                 Some(actor),
@@ -204,10 +209,11 @@ pub async fn create(
 pub async fn import(
     pool: &DbPool,
     invitation_ttl_days: i64,
+    outbox: Option<&Outbox>,
     admin: &AuthCheck,
     req: Input<ImportRequest>,
 ) -> Result<ImportReport, AppError> {
-    let (admin, ttl) = (admin.clone(), invitation_ttl_days);
+    let (admin, ttl, outbox) = (admin.clone(), invitation_ttl_days, outbox.cloned());
     db::run(pool, move |c| {
         let actor = admin.check(c)?.id;
         let req = req.open()?;
@@ -268,6 +274,9 @@ pub async fn import(
                 }
                 let user = insert_new_user(c, &row.email, &row.display_name, &roles, None)?;
                 let invitation_token = issue_invitation(c, user.id, ttl)?;
+                if let Some(outbox) = &outbox {
+                    outbox.invite(c, user.id, &user.email, &invitation_token)?;
+                }
                 report.created.push(ImportedUser {
                     user,
                     invitation_token,

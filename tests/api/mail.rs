@@ -49,6 +49,7 @@ mail_tests!(
     a_temporary_refusal_is_retried_and_then_sent_once,
     mail_queued_while_the_smtp_server_is_down_is_delivered_once_when_it_is_back,
     two_instances_on_one_database_send_each_message_once,
+    a_claim_of_a_sender_that_died_is_respected_until_it_lapses_then_sent_once,
     without_mail_configured_nothing_is_queued,
 );
 
@@ -611,4 +612,43 @@ async fn without_mail_configured_nothing_is_queued(backend: Backend) {
     assert_problem(resp, 409).await;
     assert_eq!(count_rows(&app, "mail_outbox").await, 0);
     assert!(outbox(&app, &admin, "").await.is_empty());
+}
+
+async fn a_claim_of_a_sender_that_died_is_respected_until_it_lapses_then_sent_once(
+    backend: Backend,
+) {
+    use ballotbox::db::schema::mail_outbox;
+    use ballotbox::db::types::Time;
+    use diesel::prelude::*;
+    let mut sink = Sink::stopped();
+    let Some(app) = mail_app(backend, &sink).await else {
+        return;
+    };
+    let admin = app.admin_token().await;
+    invite(&app, &admin, "lease@example.org").await;
+    // Another instance claimed the message and died mid-send: its claim
+    // (status `sending`) runs 3 more seconds.
+    let lapses = Time(Time::now().0 + chrono::Duration::seconds(3));
+    app.with_conn(move |c| {
+        diesel::update(mail_outbox::table)
+            .set((
+                mail_outbox::status.eq("sending"),
+                mail_outbox::attempts.eq(50),
+                mail_outbox::claimed_until.eq(Some(lapses)),
+            ))
+            .execute(c)
+            .unwrap()
+    })
+    .await;
+    sink.start();
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert!(sink.received().is_empty(), "a live claim is left alone");
+    assert_eq!(outbox(&app, &admin, "").await[0]["status"], "queued");
+    let got = sink.wait_for(1).await;
+    assert_eq!(rcpt(&got[0]), "lease@example.org");
+    let items = settled(&app, &admin, 1).await;
+    assert_eq!(items[0]["status"], "sent");
+    assert_eq!(items[0]["attempts"], 51);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(sink.received().len(), 1);
 }

@@ -16,6 +16,18 @@ pub fn insert(conn: &mut DbConnection, row: &MailRow) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// Whether any message is due: a read, so that an idle sender never takes
+/// SQLite's write lock.
+pub fn any_due(conn: &mut DbConnection, now: Time) -> QueryResult<bool> {
+    let due = mail_outbox::status
+        .eq(QUEUED)
+        .and(mail_outbox::next_attempt_at.le(now))
+        .or(mail_outbox::status
+            .eq(SENDING)
+            .and(mail_outbox::claimed_until.le(now)));
+    diesel::select(diesel::dsl::exists(mail_outbox::table.filter(due))).get_result(conn)
+}
+
 /// Claims up to `limit` due messages until `lease_until`: queued ones whose
 /// time has come, and claims that lapsed (a sender died mid-send). Each
 /// claim counts as an attempt, and its `attempts` value identifies the claim.

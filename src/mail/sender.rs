@@ -92,6 +92,9 @@ impl Sender {
             let lease = self.lease;
             let claimed = db::run(&self.pool, move |c| {
                 let now = Time::now();
+                if !repo::any_due(c, now)? {
+                    return Ok(None);
+                }
                 let rows = write_tx(c, |c| repo::claim_due(c, now, Time(now.0 + lease), 1))?;
                 match rows.into_iter().next() {
                     Some(row) => Ok(Some(load_context(c, row)?)),
@@ -140,7 +143,8 @@ impl Sender {
             .to_addr
             .parse()
             .map_err(|_| "the recipient is not a mail address".to_string())?;
-        let to = Mailbox::new((!job.name.is_empty()).then(|| job.name.clone()), address);
+        let name = one_line(&job.name);
+        let to = Mailbox::new((!name.is_empty()).then_some(name), address);
         let election = row.election_id.map(|e| e.to_string()).unwrap_or_default();
         let link = match kind {
             MailKind::Invitation => {
@@ -179,7 +183,7 @@ impl Sender {
         let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(rendered.subject)
+            .subject(one_line(&rendered.subject))
             // The same id on every attempt: a duplicate after a crash is
             // recognisable as one.
             .message_id(Some(message_id(row.id, self.from.email.domain())))
@@ -200,12 +204,7 @@ impl Sender {
     }
 
     fn backoff(&self, attempts: i32) -> Span {
-        let exp = (attempts.max(1) - 1).min(30) as u32;
-        let secs = self
-            .retry_base
-            .saturating_mul(1u64 << exp)
-            .min(self.retry_max);
-        Span::seconds(secs as i64)
+        Span::seconds(backoff_secs(attempts, self.retry_base, self.retry_max) as i64)
     }
 
     /// Writes the outcome under the claim; a few tries, since a lost write
@@ -253,6 +252,21 @@ impl Sender {
             return;
         }
     }
+}
+
+/// The wait after the `attempts`-th try: `base`, doubling, at most `max`.
+fn backoff_secs(attempts: i32, base: u64, max: u64) -> u64 {
+    let exp = (attempts.max(1) - 1).min(30) as u32;
+    base.saturating_mul(1u64 << exp).min(max)
+}
+
+/// A header value on one line: names and titles are typed by people.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 fn message_id(id: MailId, domain: &str) -> String {
@@ -320,3 +334,41 @@ macro_rules! raw_header {
 }
 raw_header!(AutoSubmitted, "Auto-Submitted");
 raw_header!(ListUnsubscribe, "List-Unsubscribe");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_names_and_titles_cannot_add_header_lines() {
+        let hostile = "Board\r\nBcc: evil@example.org";
+        let name = one_line("Ada\r\nBcc: evil@example.org");
+        let message = Message::builder()
+            .from("Elections <elections@example.org>".parse().unwrap())
+            .to(Mailbox::new(Some(name), "ada@example.org".parse().unwrap()))
+            .subject(one_line(hostile))
+            .header(ListUnsubscribe(
+                "<mailto:elections@example.org?subject=unsubscribe>".into(),
+            ))
+            .multipart(MultiPart::alternative_plain_html(
+                "text".to_string(),
+                "<p>html</p>".to_string(),
+            ))
+            .unwrap();
+        let raw = String::from_utf8(message.formatted()).unwrap();
+        assert!(!raw.lines().any(|l| l.starts_with("Bcc:")), "{raw}");
+        assert!(
+            raw.contains("List-Unsubscribe: <mailto:elections@example.org?subject=unsubscribe>")
+        );
+        assert!(raw.contains("Date: "), "lettre adds the Date");
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_ceiling() {
+        let exp = backoff_secs;
+        assert_eq!(exp(1, 30, 3600), 30);
+        assert_eq!(exp(2, 30, 3600), 60);
+        assert_eq!(exp(8, 30, 3600), 3600);
+        assert_eq!(exp(40, 30, 3600), 3600);
+    }
+}

@@ -286,3 +286,35 @@ impl Settings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        Settings::load_from(&dir, Environment::Test, false).unwrap()
+    }
+
+    #[test]
+    fn mail_is_off_by_default_and_checked_when_on() {
+        let mut s = settings();
+        assert!(!s.mail.enabled());
+        s.mail.smtp_url = "smtp://127.0.0.1:2525".into();
+        assert!(s.validate().is_err(), "no from, no public url");
+        s.mail.from = "Elections <elections@example.org>".into();
+        assert!(s.validate().is_err(), "no public url");
+        s.web.public_url = "https://vote.example.org".into();
+        assert!(s.validate().is_ok());
+        s.mail.smtp_url = "smtp://user:secret@mail.example.org".into();
+        let e = s.validate().unwrap_err().to_string();
+        assert!(!e.contains("secret"), "{e}");
+        s.mail.smtp_url = "smtp://mail.example.org:587".into();
+        s.environment = Environment::Production;
+        assert!(s.validate().is_err(), "plain SMTP off this machine");
+        s.mail.smtp_url = "smtp://mail.example.org:587?tls=required".into();
+        assert!(s.validate().is_ok());
+        s.mail.locale = "de".into();
+        assert!(s.validate().is_err());
+    }
+}

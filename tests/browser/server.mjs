@@ -8,7 +8,10 @@ import net from 'node:net';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 export const BIN = process.env.BALLOTBOX_BIN || join(ROOT, 'target/debug/ballotbox');
-const PG = process.env.TEST_PG_BASE || 'postgres://postgres@127.0.0.1:5432';
+// The same server as the Rust tests: TEST_DATABASE_URL's, else the local one.
+const PG = process.env.TEST_DATABASE_URL
+  ? process.env.TEST_DATABASE_URL.replace(/\/[^/]*$/, '')
+  : 'postgres://postgres@127.0.0.1:5432';
 
 async function freePort() {
   return new Promise((resolve, reject) => {

@@ -11,3 +11,4 @@ mod elections;
 mod foundation;
 mod results;
 mod users;
+mod web;

@@ -254,7 +254,7 @@ export default {
   'mail.queued': '{n} reminders queued.',
 
   'results.title_of': 'Results: {title}',
-  'results.counted': '{n} ballots counted.',
+  'results.counted': 'Ballots counted: {n}.',
   'results.sig_ok': 'The results’ signature is valid (key {kid}), checked by your browser.',
   'results.sig_bad': 'The results’ signature could not be verified.',
   'results.no_quorum': 'The quorum was not met: no question has a winner.',
@@ -264,7 +264,7 @@ export default {
   'results.no_winner': 'No winner.',
   'results.passed': 'The motion passed.',
   'results.rejected': 'The motion was rejected.',
-  'results.blank': '{n} blank answers.',
+  'results.blank': 'Blank answers: {n}.',
   'results.votes': 'votes',
   'results.points': 'points',
   'results.seats': '{n} seats',
@@ -284,7 +284,7 @@ export default {
   'results.matrix': 'Pairwise matrix: voters who preferred the row’s option to the column’s',
   'results.matrix_intro': 'Each cell counts the voters who ranked the row’s option above the column’s; darker cells hold more votes, bold numbers are pairwise wins.',
   'results.ranking': 'Final ranking',
-  'results.ties': '{n} ties broken by lot (details)',
+  'results.ties': 'Ties broken by lot: {n} (details)',
 
   'audit.title_of': 'Audit log: {title}',
   'audit.chain_ok': 'Hash chain intact: {n} events checked by your browser.',

@@ -253,7 +253,7 @@ export default {
   'mail.queued': '{n} relances en file d’attente.',
 
   'results.title_of': 'Résultats : {title}',
-  'results.counted': '{n} bulletins dépouillés.',
+  'results.counted': 'Bulletins dépouillés : {n}.',
   'results.sig_ok': 'La signature des résultats est valide (clé {kid}), vérifiée par votre navigateur.',
   'results.sig_bad': 'La signature des résultats n’a pas pu être vérifiée.',
   'results.no_quorum': 'Le quorum n’est pas atteint : aucune question n’a de gagnant.',
@@ -263,7 +263,7 @@ export default {
   'results.no_winner': 'Aucun gagnant.',
   'results.passed': 'La motion est adoptée.',
   'results.rejected': 'La motion est rejetée.',
-  'results.blank': '{n} votes blancs.',
+  'results.blank': 'Votes blancs : {n}.',
   'results.votes': 'voix',
   'results.points': 'points',
   'results.seats': '{n} sièges',
@@ -283,7 +283,7 @@ export default {
   'results.matrix': 'Matrice des duels : électeurs qui préfèrent l’option de la ligne à celle de la colonne',
   'results.matrix_intro': 'Chaque case compte les électeurs qui ont classé l’option de la ligne avant celle de la colonne ; plus la case est foncée, plus il y a de voix ; les nombres en gras sont des duels gagnés.',
   'results.ranking': 'Classement final',
-  'results.ties': '{n} égalités départagées par tirage au sort (détails)',
+  'results.ties': 'Égalités départagées par tirage au sort : {n} (détails)',
 
   'audit.title_of': 'Journal d’audit : {title}',
   'audit.chain_ok': 'Chaîne d’empreintes intacte : {n} événements vérifiés par votre navigateur.',

@@ -166,7 +166,7 @@ async function wholeElection(backend) {
     await v1.getByRole('heading', { level: 1, name: 'My elections' }).waitFor();
     assert.ok(!v1.url().includes('activate/'), 'the spent invitation stays out of the address');
     await axe.check(v1, 'my elections (voter)');
-    await v1.getByRole('link', { name: 'Vote' }).click();
+    await v1.getByRole('link', { name: 'Vote', exact: true }).click();
     await v1.getByRole('heading', { level: 1, name: /Ballot: Club committee 2027/ }).waitFor();
     await v1.getByLabel('Alice').check();
     await v1.getByRole('button', { name: 'Add Eve to the ranking' }).click();
@@ -238,7 +238,7 @@ async function wholeElection(backend) {
     await v3.getByLabel('Nouveau mot de passe', { exact: true }).fill(voters[2].password);
     await v3.getByLabel('Nouveau mot de passe (confirmation)').fill(voters[2].password);
     await v3.getByRole('button', { name: 'Activer et se connecter' }).click();
-    await v3.getByRole('link', { name: 'Voter' }).click();
+    await v3.getByRole('link', { name: 'Voter', exact: true }).click();
     await v3.getByRole('heading', { level: 1, name: /Bulletin/ }).waitFor();
     const overflow = await v3.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.ok(overflow <= 0, `no sideways scrolling at 360 px (${overflow} px)`);
@@ -259,9 +259,16 @@ async function wholeElection(backend) {
     await v3.getByRole('heading', { level: 1, name: 'Votre vote a été déposé' }).waitFor();
 
     // ---- admin: turnout, close, tally, publish ----
-    await a.reload();
-    await login(a, base, admin.email, admin.password);
+    // A reload forgets the session (tokens live in memory only) and the
+    // sign-in page comes back to the same page.
     await a.goto(`${base}/#/admin/elections/${electionId}`);
+    await a.reload();
+    await a.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+    await a.getByLabel('Email').fill(admin.email);
+    await a.getByLabel('Password', { exact: true }).fill(admin.password);
+    await a.getByRole('button', { name: 'Sign in' }).click();
+    await a.getByRole('heading', { level: 1, name: /Club committee 2027/ }).waitFor();
+    assert.equal(await a.evaluate(() => Object.keys(localStorage).filter((k) => /token|refresh|access/i.test(k) && k !== 'ballotbox.device').length + Object.keys(sessionStorage).length), 0, 'no token stored in the browser');
     await a.getByText('3 of 3 eligible voters have voted (100 %).').waitFor();
     await a.getByRole('button', { name: 'Close voting' }).click();
     await a.getByRole('button', { name: 'Count the votes' }).click();
@@ -306,6 +313,18 @@ async function wholeElection(backend) {
     await v1.getByLabel('Or paste the receipt').fill(JSON.stringify(forged));
     await v1.getByRole('button', { name: 'Check', exact: true }).click();
     await v1.getByText(/A check failed/).waitFor();
+
+    // The auditor changes the password: every session ends, the new one works.
+    await au.getByRole('link', { name: /My account/ }).click();
+    await au.getByRole('heading', { level: 1, name: 'My account' }).waitFor();
+    await axe.check(au, 'my account');
+    const newPw = pw('aud2');
+    await au.getByLabel('Current password').fill(auditor.password);
+    await au.getByLabel('New password', { exact: true }).fill(newPw);
+    await au.getByLabel('New password again').fill(newPw);
+    await au.getByRole('button', { name: 'Change password' }).click();
+    await au.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+    await login(au, base, auditor.email, newPw);
 
     // Voters see the published results too.
     await v1.goto(`${base}/#/elections/${electionId}/results`);

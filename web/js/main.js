@@ -3,7 +3,7 @@ import { h, replace } from './dom.js';
 import { t, setLang, currentLang } from './i18n.js';
 import { route, fallback, render, go, onRender, currentPath } from './router.js';
 import { onSessionChange, signedIn, hasRole, currentUser, logout } from './api.js';
-import { loginView, activateView } from './views/auth.js';
+import { loginView, activateView, accountView } from './views/auth.js';
 import { electionsView } from './views/voter.js';
 import { boothView } from './views/booth.js';
 import { receiptView } from './views/receipt.js';
@@ -28,6 +28,7 @@ route('/login', (m, p, l) => (signedIn() ? go('/') : loginView(m, p, l)));
 route('/activate', activateView);
 route('/activate/:token', activateView);
 route('/elections', guarded(electionsView));
+route('/account', guarded(accountView));
 route('/elections/:id/vote', guarded(boothView));
 route('/elections/:id/receipt', guarded(receiptView));
 route('/elections/:id/results', guarded(resultsView));
@@ -53,7 +54,7 @@ function drawNav() {
     items.push(link('/elections', t('nav.elections')));
     if (hasRole('admin')) items.push(link('/admin/users', t('nav.users')));
     if (hasRole('admin') || hasRole('auditor')) items.push(link('/audit', t('nav.audit')));
-    items.push(h('span.who', currentUser()?.display_name || ''));
+    items.push(link('/account', t('nav.account', { name: currentUser()?.display_name || '' })));
     items.push(h('button.link', { type: 'button', onclick: async () => { await logout(); go('/login'); } }, t('nav.logout')));
   } else {
     items.push(link('/login', t('nav.login')));

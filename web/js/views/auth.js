@@ -1,8 +1,8 @@
 // Sign-in (with a second factor where the account has one) and activation
 // of an invitation.
-import { h, replace } from '../dom.js';
+import { h, replace, download } from '../dom.js';
 import { t } from '../i18n.js';
-import { login, loginMfa, activate } from '../api.js';
+import { login, loginMfa, activate, logout, currentUser, put, post, del } from '../api.js';
 import { go, query } from '../router.js';
 import { field, alertBox, showError, clearBox, markFields } from '../ui.js';
 
@@ -76,7 +76,7 @@ export async function activateView(main, params) {
     const p = pw.input.value;
     if (p.length < 12 || p.length > 128) {
       pw.input.setAttribute('aria-invalid', 'true');
-      showError(box, null);
+      box.hidden = false;
       replace(box, h('p', t('activate.too_short')));
       box.focus();
       return;
@@ -103,4 +103,90 @@ export async function activateView(main, params) {
     }
   });
   replace(main, h('h1', t('activate.title')), h('p', t('activate.intro')), form);
+}
+
+// ---- my account: password and two-step sign-in -------------------------
+
+export async function accountView(main) {
+  const user = currentUser();
+  const pwBox = alertBox();
+  pwBox.tabIndex = -1;
+  const cur = field(t('account.current'), h('input', { type: 'password', name: 'current_password', autocomplete: 'current-password' }));
+  const np = field(t('activate.password'), h('input', { type: 'password', name: 'new_password', autocomplete: 'new-password' }), t('activate.password_hint'));
+  const np2 = field(t('activate.password_again'), h('input', { type: 'password', autocomplete: 'new-password' }));
+  const pwForm = h('form', { novalidate: true }, pwBox, cur.wrap, np.wrap, np2.wrap, h('button.primary', { type: 'submit' }, t('account.change')));
+  pwForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearBox(pwBox);
+    if (np.input.value !== np2.input.value) {
+      pwBox.hidden = false;
+      replace(pwBox, h('p', t('activate.mismatch')));
+      pwBox.focus();
+      return;
+    }
+    try {
+      await put('/me/password', { current_password: cur.input.value, new_password: np.input.value });
+      // The server ends every session of the account: sign in again.
+      await logout();
+      go('/login');
+    } catch (err) {
+      showError(pwBox, err);
+      markFields(pwForm, err);
+      pwBox.focus();
+    }
+  });
+  const mfa = h('div');
+  replace(main,
+    h('h1', t('account.title')),
+    h('p', user.display_name, ' · ', user.email),
+    h('section', { 'aria-labelledby': 'pw-h' }, h('h2', { id: 'pw-h' }, t('account.password_title')), pwForm),
+    h('section', { 'aria-labelledby': 'mfa-h' }, h('h2', { id: 'mfa-h' }, t('account.mfa_title')), mfa));
+  drawMfa(mfa, user);
+}
+
+function drawMfa(box, user) {
+  const alert = alertBox();
+  if (user.mfa === undefined) {
+    // A server without TOTP (API v1) has no `mfa` field on users.
+    replace(box, h('p', t('account.mfa_unavailable')));
+    return;
+  }
+  if (user.mfa) {
+    const code = field(t('mfa.code'), h('input', { type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code', name: 'code' }));
+    const form = h('form', { novalidate: true }, alert, h('p', t('account.mfa_on')), code.wrap, h('button.danger', { type: 'submit' }, t('account.mfa_disable')));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      try {
+        await del('/me/mfa/totp', { code: code.input.value.trim() });
+        user.mfa = false;
+        drawMfa(box, user);
+      } catch (err) { showError(alert, err); }
+    });
+    replace(box, form);
+    return;
+  }
+  const start = h('button.primary', { type: 'button' }, t('account.mfa_setup'));
+  start.addEventListener('click', async () => {
+    let setup;
+    try { setup = await post('/me/mfa/totp', {}); } catch (err) { showError(alert, err); return; }
+    const code = field(t('account.mfa_confirm_code'), h('input', { type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code', name: 'code' }));
+    const form = h('form', { novalidate: true }, alert,
+      h('p', t('account.mfa_scan')),
+      h('p', h('a', { href: setup.otpauth_uri }, t('account.mfa_link'))),
+      h('p', t('account.mfa_secret'), ' ', h('code', setup.secret.replace(/(.{4})/g, '$1 ').trim())),
+      code.wrap, h('button.primary', { type: 'submit' }, t('account.mfa_confirm')));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      try {
+        const r = await post('/me/mfa/totp/confirm', { code: code.input.value.trim() });
+        user.mfa = true;
+        replace(box, h('div.success', { role: 'status' }, t('account.mfa_enabled')),
+          h('p', t('account.recovery')), h('ul.mono', (r.recovery_codes || []).map((c) => h('li', c))),
+          h('button', { type: 'button', onclick: () => download('ballotbox-recovery-codes.txt', new Blob([(r.recovery_codes || []).join('\n')], { type: 'text/plain' })) }, t('account.recovery_download')));
+      } catch (err) { showError(alert, err); }
+    });
+    replace(box, form);
+    form.querySelector('input').focus();
+  });
+  replace(box, alert, h('p', t('account.mfa_off')), start);
 }

@@ -322,4 +322,6 @@ export default {
   'account.mfa_enabled': 'Two-step sign-in is on.',
   'account.recovery': 'Recovery codes: each works once if you lose your phone. Keep them somewhere safe; they are not shown again.',
   'account.recovery_download': 'Download the recovery codes',
+  'roll.weight': 'Weight',
+  'turnout.weight': 'By weight: {voted} of {eligible}.',
 };

@@ -321,4 +321,6 @@ export default {
   'account.mfa_enabled': 'La connexion en deux étapes est activée.',
   'account.recovery': 'Codes de secours : chacun sert une fois si vous perdez votre téléphone. Gardez-les en lieu sûr ; ils ne seront plus affichés.',
   'account.recovery_download': 'Télécharger les codes de secours',
+  'roll.weight': 'Poids',
+  'turnout.weight': 'En poids : {voted} sur {eligible}.',
 };

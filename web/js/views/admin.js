@@ -340,6 +340,7 @@ export async function electionAdminView(main, { id }, live) {
   const turnoutEl = turnout ? h('section', { 'aria-labelledby': 'turnout-h' },
     h('h2', { id: 'turnout-h' }, t('turnout.title')),
     h('p', t('turnout.line', { voted: turnout.voted, eligible: turnout.eligible, pct: turnout.eligible ? Math.round((100 * turnout.voted) / turnout.eligible) : 0 })),
+    turnout.weight_eligible !== undefined ? h('p', t('turnout.weight', { voted: turnout.weight_voted, eligible: turnout.weight_eligible })) : null,
     h('progress', { max: Math.max(1, turnout.eligible), value: turnout.voted, 'aria-labelledby': 'turnout-h' })) : null;
 
   replace(main,
@@ -379,8 +380,10 @@ async function rollSection(e, redraw) {
       }
     } catch (err) { showError(box, err); }
   });
+  // Weighted rolls (API v2) list each voter's weight.
+  const weighted = roll.some((v) => v.weight !== undefined);
   const rows = roll.map((v) => h('tr',
-    h('td', v.display_name), h('td', v.email), h('td', v.has_voted ? t('common.yes') : t('common.no')),
+    h('td', v.display_name), h('td', v.email), weighted ? h('td.num', v.weight) : null, h('td', v.has_voted ? t('common.yes') : t('common.no')),
     e.state === 'draft' ? h('td', actionButton(t('roll.remove'), async () => {
       try { await del(`/elections/${e.id}/voters/${v.id}`); await redraw(); } catch (err) { showError(box, err); }
     }, 'small.danger')) : null));
@@ -391,7 +394,7 @@ async function rollSection(e, redraw) {
     canAdd ? form : null,
     roll.length ? h('div.table-wrap', h('table',
       h('caption', t('roll.caption')),
-      h('thead', h('tr', h('th', { scope: 'col' }, t('users.display_name')), h('th', { scope: 'col' }, t('users.email')), h('th', { scope: 'col' }, t('roll.has_voted')), e.state === 'draft' ? h('th', { scope: 'col' }, t('users.actions')) : null)),
+      h('thead', h('tr', h('th', { scope: 'col' }, t('users.display_name')), h('th', { scope: 'col' }, t('users.email')), weighted ? h('th', { scope: 'col' }, t('roll.weight')) : null, h('th', { scope: 'col' }, t('roll.has_voted')), e.state === 'draft' ? h('th', { scope: 'col' }, t('users.actions')) : null)),
       h('tbody', rows))) : h('p', t('roll.empty')));
 }
 

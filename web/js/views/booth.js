@@ -5,13 +5,16 @@
 // the same review sends the same key, and the server casts once.
 import { h, replace, newId, download, announce } from '../dom.js';
 import { t, fmtDate } from '../i18n.js';
-import { get, post, currentUser, ApiError } from '../api.js';
+import { get, post, currentUser, ApiError, onSessionChange } from '../api.js';
 import { seededShuffle } from '../crypto.js';
 import { stateBadge, loading, failed, alertBox, showError } from '../ui.js';
 import { focusHeading } from '../router.js';
 
 /** Receipts of this session, by election (memory only, like the tokens). */
 export const receipts = new Map();
+// On a shared computer the next person must not find the last one's
+// tracking code (after close it leads to the ballot).
+onSessionChange((s) => { if (!s) receipts.clear(); });
 
 const RANKED = ['borda', 'irv', 'stv', 'schulze'];
 

@@ -109,9 +109,12 @@ async function wholeElection(backend) {
     await a.getByRole('link', { name: 'Users' }).click();
     await a.getByRole('heading', { level: 1, name: 'Users' }).waitFor();
     const voters = [1, 2, 3].map((i) => ({ email: `voter${i}@example.org`, name: `Voter ${i}`, password: pw(`v${i}`) }));
-    await a.getByLabel('Or paste CSV').fill(`email,display_name,roles\n${voters.map((v) => `${v.email},${v.name},voter`).join('\n')}\n`);
+    await a.getByLabel('Or paste CSV').fill(`email,display_name,roles\n${voters.map((v) => `${v.email},${v.name},voter`).join('\n')}\n"spare@example.org","Spare, Sam",voter\n`);
     await a.getByRole('button', { name: 'Import' }).click();
-    await a.getByText('3 created, 0 already existed, 0 refused.').waitFor();
+    await a.getByText('4 created, 0 already existed, 0 refused.').waitFor();
+    const spare = a.getByRole('row', { name: /spare@example\.org/ }).last();
+    await spare.getByRole('button', { name: 'Disable' }).click();
+    await a.getByRole('row', { name: /Spare, Sam.*Disabled/ }).waitFor();
     for (const v of voters) {
       v.link = (await a.getByRole('row', { name: new RegExp(v.email) }).locator('td.mono').textContent()).trim();
       assert.match(v.link, /#\/activate\//);
@@ -130,7 +133,7 @@ async function wholeElection(backend) {
     await a.getByRole('link', { name: 'Elections' }).click();
     await a.getByRole('link', { name: 'New election' }).click();
     await a.getByRole('heading', { level: 1, name: 'New election' }).waitFor();
-    await a.getByLabel('Title').fill('Club committee 2027');
+    await a.getByLabel('Title').fill('Club committee 20XX');
     await a.getByLabel('Description').fill('Annual election of the committee.');
     const q = (i) => a.locator('fieldset.question').nth(i);
     const fillQ = async (i, prompt, method, options, blank) => {
@@ -145,6 +148,13 @@ async function wholeElection(backend) {
     await a.getByRole('button', { name: 'Add a question' }).click();
     await fillQ(2, 'Where should we meet?', 'schulze', ['Hall', 'Park', 'Barn']);
     await axe.check(a, 'election editor');
+    await a.getByRole('button', { name: 'Save' }).click();
+    await a.getByRole('heading', { level: 1, name: /Club committee 20/ }).waitFor();
+    // Edit the draft: the title, and the questions come back as saved.
+    await a.getByRole('link', { name: 'Edit' }).click();
+    await a.getByRole('heading', { level: 1, name: /Edit:/ }).waitFor();
+    assert.equal(await q(2).getByLabel('Options').inputValue(), 'Hall\nPark\nBarn');
+    await a.getByLabel('Title').fill('Club committee 2027');
     await a.getByRole('button', { name: 'Save' }).click();
     await a.getByRole('heading', { level: 1, name: /Club committee 2027/ }).waitFor();
     const electionId = a.url().split('/').pop();

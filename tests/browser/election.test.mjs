@@ -336,9 +336,15 @@ async function wholeElection(backend) {
     await au.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
     await login(au, base, auditor.email, newPw);
 
-    // Voters see the published results too.
+    // Voters see the published results too, on a phone as well.
     await v1.goto(`${base}/#/elections/${electionId}/results`);
     await v1.getByText('Elected: Alice').waitFor();
+    await v3.goto(`${base}/#/elections/${electionId}/results`);
+    await v3.getByText('Élus : Alice').waitFor();
+    await axe.check(v3, 'results (fr, phone)');
+    await shot(v3, 'results-phone');
+    const wide = await v3.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(wide <= 0, `results scroll sideways at 360 px (${wide} px)`);
   } finally {
     await browser.close();
     await server.stop();

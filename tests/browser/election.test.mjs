@@ -45,9 +45,9 @@ class Axe {
 }
 
 /** Presses Tab until the focused element's accessible name matches. */
-async function tabTo(page, name, max = 80) {
+async function tabTo(page, name, max = 80, key = 'Tab') {
   for (let i = 0; i < max; i++) {
-    await page.keyboard.press('Tab');
+    await page.keyboard.press(key);
     const got = await page.evaluate(() => {
       const el = document.activeElement;
       if (!el) return '';
@@ -215,6 +215,9 @@ async function wholeElection(backend) {
     await v2.keyboard.type(voters[1].password);
     await v2.keyboard.press('Enter');
     await v2.getByRole('heading', { level: 1, name: 'My elections' }).waitFor();
+    await tabTo(v2, 'Skip to content', 20, 'Shift+Tab');
+    await v2.keyboard.press('Enter');
+    assert.equal(await v2.evaluate(() => [location.hash, document.activeElement.id].join(' ')), '#/ main', 'the skip link keeps the page');
     await tabTo(v2, 'Vote');
     await v2.keyboard.press('Enter');
     await v2.getByRole('heading', { level: 1, name: /Ballot:/ }).waitFor();

@@ -76,5 +76,11 @@ select.addEventListener('change', () => {
   render();
 });
 
+// The skip link must not become a route: it moves focus, not the address.
+document.getElementById('skip-link').addEventListener('click', (e) => {
+  e.preventDefault();
+  document.getElementById('main').focus();
+});
+
 window.addEventListener('hashchange', render);
 render();

@@ -4,8 +4,12 @@
 //! Content-Security-Policy that allows only this origin: no inline script or
 //! style, no third-party origin, no framing.
 
+use std::sync::OnceLock;
+
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{web, HttpResponse};
+use actix_web::middleware::Compress;
+use actix_web::{web, HttpRequest, HttpResponse};
+use sha2::{Digest, Sha256};
 
 /// The policy on every page and asset of the app. `connect-src 'self'` is
 /// the API; `img-src data:` is for the SVG icons built in the stylesheet.
@@ -43,14 +47,38 @@ assets![
     "i18n/fr.js",
 ];
 
-/// Mounts `/` and `/app/{path}`.
+/// Mounts `/` and `/app/{path}`, gzip-compressed for browsers that ask.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/").route(web::get().to(index)))
-        .service(web::resource("/app/{path:.*}").route(web::get().to(asset)));
+    cfg.service(
+        web::resource("/")
+            .wrap(Compress::default())
+            .route(web::get().to(index)),
+    )
+    .service(
+        web::resource("/app/{path:.*}")
+            .wrap(Compress::default())
+            .route(web::get().to(asset)),
+    );
+}
+
+/// Strong ETags (SHA-256 of each file), computed once.
+fn etags() -> &'static [String] {
+    static TAGS: OnceLock<Vec<String>> = OnceLock::new();
+    TAGS.get_or_init(|| {
+        ASSETS
+            .iter()
+            .map(|(_, body)| format!("\"{}\"", hex::encode(&Sha256::digest(body)[..12])))
+            .collect()
+    })
 }
 
 fn find(path: &str) -> Option<&'static [u8]> {
     ASSETS.iter().find(|(p, _)| *p == path).map(|(_, b)| *b)
+}
+
+fn etag_of(path: &str) -> Option<&'static str> {
+    let i = ASSETS.iter().position(|(p, _)| *p == path)?;
+    etags().get(i).map(String::as_str)
 }
 
 fn content_type(path: &str) -> &'static str {
@@ -63,33 +91,47 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-fn respond(path: &str, body: &'static [u8]) -> HttpResponse {
-    let mut res = HttpResponse::Ok()
-        .content_type(content_type(path))
-        .body(body);
+fn respond(req: &HttpRequest, path: &str, body: &'static [u8]) -> HttpResponse {
+    let etag = etag_of(path).unwrap_or_default();
+    let unchanged = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let mut res = if unchanged {
+        HttpResponse::NotModified().finish()
+    } else {
+        HttpResponse::Ok()
+            .content_type(content_type(path))
+            .body(body)
+    };
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CSP),
     );
-    // The files change only with the binary; a revalidation per load is cheap
-    // and an old script never runs against a newer API.
+    // The files change only with the binary: a browser revalidates on each
+    // load (a 304 when its ETag still matches), so an old script never runs
+    // against a newer API.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        h.insert(header::ETAG, v);
+    }
     res
 }
 
 /// The app's single page.
-async fn index() -> HttpResponse {
+async fn index(req: HttpRequest) -> HttpResponse {
     match find("index.html") {
-        Some(b) => respond("index.html", b),
+        Some(b) => respond(&req, "index.html", b),
         None => HttpResponse::NotFound().finish(),
     }
 }
 
 /// A script, stylesheet or catalogue of the app.
-async fn asset(path: web::Path<String>) -> HttpResponse {
+async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     match find(&path) {
-        Some(b) => respond(&path, b),
+        Some(b) => respond(&req, &path, b),
         None => HttpResponse::NotFound().finish(),
     }
 }

@@ -7,6 +7,7 @@ crate::both_backends!(
     the_start_page_is_the_app_with_a_strict_policy,
     every_script_and_style_is_served_with_its_type_and_the_same_policy,
     an_unknown_or_escaping_asset_path_is_a_404_problem,
+    a_file_the_browser_holds_is_not_sent_again_and_files_are_compressed,
 );
 
 fn assert_strict_policy(resp: &reqwest::Response, what: &str) {
@@ -67,4 +68,36 @@ async fn an_unknown_or_escaping_asset_path_is_a_404_problem(app: TestApp) {
     ] {
         assert_problem(app.get(path, None).await, 404).await;
     }
+}
+
+async fn a_file_the_browser_holds_is_not_sent_again_and_files_are_compressed(app: TestApp) {
+    let first = app.get("/app/js/views/booth.js", None).await;
+    let etag = first.headers()["etag"].to_str().unwrap().to_string();
+    assert!(etag.starts_with('"') && etag.len() > 10, "{etag}");
+    let again = app
+        .client
+        .get(app.url("/app/js/views/booth.js"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert_strict_policy(&again, "304");
+    let other = app
+        .client
+        .get(app.url("/app/js/main.js"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200, "another file's tag does not match");
+    let gz = app
+        .client
+        .get(app.url("/app/js/views/booth.js"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.status(), 200);
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
 }

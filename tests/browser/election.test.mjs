@@ -136,9 +136,10 @@ async function wholeElection(backend) {
     await a.getByLabel('Title').fill('Club committee 20XX');
     await a.getByLabel('Description').fill('Annual election of the committee.');
     const q = (i) => a.locator('fieldset.question').nth(i);
-    const fillQ = async (i, prompt, method, options, blank) => {
+    const fillQ = async (i, prompt, method, options, blank, seats) => {
       await q(i).getByLabel('Question', { exact: true }).fill(prompt);
       await q(i).getByLabel('Counting method').selectOption(method);
+      if (seats) await q(i).getByLabel('Seats (winners)').fill(String(seats));
       await q(i).getByLabel('Options').fill(options.join('\n'));
       if (blank) await q(i).getByLabel('Allow a blank answer').check();
     };
@@ -147,6 +148,8 @@ async function wholeElection(backend) {
     await fillQ(1, 'Who should be treasurer?', 'irv', ['Dan', 'Eve', 'Finn']);
     await a.getByRole('button', { name: 'Add a question' }).click();
     await fillQ(2, 'Where should we meet?', 'schulze', ['Hall', 'Park', 'Barn']);
+    await a.getByRole('button', { name: 'Add a question' }).click();
+    await fillQ(3, 'Who should sit on the board?', 'stv', ['Gus', 'Ivy', 'Jo', 'Kim'], true, 2);
     await axe.check(a, 'election editor');
     await a.getByRole('button', { name: 'Save' }).click();
     await a.getByRole('heading', { level: 1, name: /Club committee 20/ }).waitFor();
@@ -188,6 +191,8 @@ async function wholeElection(backend) {
     await v1.locator('li.unranked[data-id]', { hasText: 'Hall' }).dragTo(v1.locator('fieldset.question').nth(2).locator('li.ranked', { hasText: 'Park' }));
     const ranks = await v1.locator('fieldset.question').nth(2).locator('li.ranked .label').allTextContents();
     assert.deepEqual(ranks, ['Hall', 'Park'], 'drag and drop ranks');
+    await v1.getByRole('button', { name: 'Add Gus to the ranking' }).click();
+    await v1.getByRole('button', { name: 'Add Ivy to the ranking' }).click();
     await axe.check(v1, 'booth');
     await shot(v1, 'booth');
     await v1.getByRole('button', { name: 'Review my ballot' }).click();
@@ -233,6 +238,11 @@ async function wholeElection(backend) {
     await tabTo(v2, 'Rank of Barn');
     await v2.keyboard.type('1');
     await v2.keyboard.press('Tab');
+    await tabTo(v2, 'Add Jo to the ranking');
+    await v2.keyboard.press('Enter');
+    await tabTo(v2, 'Leave this question blank');
+    await v2.keyboard.press('Space');
+    assert.equal(await v2.getByRole('button', { name: 'Remove Jo from the ranking' }).isDisabled(), true, 'blank disables the ranking');
     await tabTo(v2, 'Review my ballot');
     await v2.keyboard.press('Enter');
     await v2.getByRole('heading', { level: 1, name: 'Review your ballot: NOT cast yet' }).waitFor();
@@ -259,12 +269,15 @@ async function wholeElection(backend) {
     await v3.getByText('Veuillez corriger ces réponses :').waitFor();
     await axe.check(v3, 'booth with errors (fr, phone)');
     await shot(v3, 'booth-phone-errors');
-    await v3.getByLabel('Laisser cette question blanche').check();
+    await v3.getByLabel('Laisser cette question blanche').first().check();
     await v3.getByLabel('Rang de Finn').fill('1');
     await v3.getByLabel('Rang de Finn').press('Tab');
     await v3.getByLabel('Rang de Eve').fill('2');
     await v3.getByLabel('Rang de Eve').press('Tab');
     await v3.getByRole('button', { name: 'Ajouter Barn au classement' }).click();
+    await v3.getByRole('button', { name: 'Ajouter Kim au classement' }).click();
+    await v3.getByRole('button', { name: 'Ajouter Ivy au classement' }).click();
+    await v3.getByRole('button', { name: 'Monter Ivy' }).click();
     await v3.getByRole('button', { name: 'Relire mon bulletin' }).click();
     await v3.getByRole('heading', { level: 1, name: /PAS ENCORE/ }).waitFor();
     await shot(v3, 'review-phone');
@@ -298,6 +311,9 @@ async function wholeElection(backend) {
     await au.getByText('Elected: Alice').waitFor();
     await au.getByRole('heading', { name: 'Round 1' }).first().waitFor();
     await au.getByRole('table', { name: /Pairwise matrix/ }).waitFor();
+    await au.getByText(/^Quota: /).waitFor();
+    await au.getByText(/^Elected: (Gus, Ivy|Ivy, Gus)$/).waitFor();
+    await au.getByText(/Round 1 · first preferences/).waitFor();
     await axe.check(au, 'results');
     await shot(au, 'results');
     const [exp] = await Promise.all([au.waitForEvent('download'), au.getByRole('button', { name: 'Download the export (JSON)' }).click()]);

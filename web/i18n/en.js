@@ -324,4 +324,5 @@ export default {
   'account.recovery_download': 'Download the recovery codes',
   'roll.weight': 'Weight',
   'turnout.weight': 'By weight: {voted} of {eligible}.',
+  'account.enrol_first': 'If this server requires two-step sign-in for staff, set it up first:',
 };

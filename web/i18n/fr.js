@@ -323,4 +323,5 @@ export default {
   'account.recovery_download': 'Télécharger les codes de secours',
   'roll.weight': 'Poids',
   'turnout.weight': 'En poids : {voted} sur {eligible}.',
+  'account.enrol_first': 'Si ce serveur exige la connexion en deux étapes pour le personnel, activez-la d’abord :',
 };

@@ -1,7 +1,7 @@
 // Shared pieces of the pages: labelled fields, error summaries, badges.
 import { h, newId, replace } from './dom.js';
 import { t } from './i18n.js';
-import { ApiError } from './api.js';
+import { ApiError, currentUser } from './api.js';
 
 /** A labelled input: returns {wrap, input}. `hint` is read with it. */
 export function field(label, input, hint) {
@@ -68,7 +68,16 @@ export function loading(main) {
 }
 
 export function failed(main, err) {
-  replace(main, h('h1', t('common.error')), h('p.alert', { role: 'alert' }, problemText(err)), h('p', h('a', { href: '#/' }, t('nav.home'))));
+  const user = currentUser();
+  // With auth.require_mfa_for_staff (API v2), an admin or auditor without
+  // two-step sign-in reaches only their account until they enrol.
+  const mustEnrol = err instanceof ApiError && err.status === 403 && user?.mfa === false
+    && (user.roles.includes('admin') || user.roles.includes('auditor'));
+  replace(main,
+    h('h1', t('common.error')),
+    h('p.alert', { role: 'alert' }, problemText(err)),
+    mustEnrol ? h('p', t('account.enrol_first'), ' ', h('a', { href: '#/account' }, t('account.title'))) : null,
+    h('p', h('a', { href: '#/' }, t('nav.home'))));
 }
 
 /** A button that runs `fn` once at a time: a double click does nothing more. */

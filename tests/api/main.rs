@@ -12,3 +12,4 @@ mod foundation;
 mod operations;
 mod results;
 mod users;
+mod web;

@@ -12,6 +12,7 @@ pub mod elections;
 pub mod error;
 pub mod http;
 pub mod mail;
+pub mod metrics;
 pub mod openapi;
 pub mod paging;
 pub mod results;
@@ -20,6 +21,7 @@ pub mod state;
 pub mod system;
 pub mod tally;
 pub mod users;
+pub mod web;
 
 /// Mounts every feature's routes.
 pub fn routes(cfg: &mut actix_web::web::ServiceConfig, settings: &config::Settings) {
@@ -35,4 +37,5 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig, settings: &config::Settin
     results::handlers::routes(cfg);
     audit::handlers::routes(cfg);
     mail::handlers::routes(cfg);
+    web::routes(cfg);
 }

@@ -16,6 +16,14 @@ pub fn insert(conn: &mut DbConnection, row: &MailRow) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// Messages not yet sent, bounced or failed (the metrics' outbox depth).
+pub fn depth(conn: &mut DbConnection) -> QueryResult<i64> {
+    mail_outbox::table
+        .filter(mail_outbox::status.eq_any([QUEUED, SENDING]))
+        .count()
+        .get_result(conn)
+}
+
 /// Whether any message is due: a read, so that an idle sender never takes
 /// SQLite's write lock.
 pub fn any_due(conn: &mut DbConnection, now: Time) -> QueryResult<bool> {

@@ -88,6 +88,8 @@ impl Sender {
     /// Sends up to a batch of due messages, one claim each, and stops early
     /// when the SMTP server cannot be reached.
     async fn pass(self: Arc<Self>) -> Result<(), AppError> {
+        let depth = db::run(&self.pool, |c| Ok(repo::depth(c)?)).await?;
+        metrics::gauge!("ballotbox_mail_outbox_depth").set(depth as f64);
         for _ in 0..self.batch {
             let lease = self.lease;
             let claimed = db::run(&self.pool, move |c| {
@@ -159,7 +161,7 @@ impl Sender {
                 format!("{}/#/elections/{election}/results", self.public_url)
             }
             MailKind::Reminder | MailKind::ElectionOpened => {
-                format!("{}/#/elections/{election}", self.public_url)
+                format!("{}/#/elections/{election}/vote", self.public_url)
             }
         };
         let from_addr = self.from.email.to_string();

@@ -340,7 +340,7 @@ async fn reminders_go_only_to_eligible_voters_who_have_not_voted(backend: Backen
         );
         let text = m["text"].as_str().unwrap();
         assert!(
-            text.contains(&format!("{PUBLIC_URL}/#/elections/{id}")),
+            text.contains(&format!("{PUBLIC_URL}/#/elections/{id}/vote")),
             "{text}"
         );
     }

@@ -17,6 +17,8 @@ pub mod startup;
 pub mod state;
 pub mod system;
 pub mod tally;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod users;
 
 /// Mounts every feature's routes.

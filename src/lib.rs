@@ -19,6 +19,7 @@ pub mod system;
 pub mod tally;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod text;
 pub mod users;
 
 /// Mounts every feature's routes.

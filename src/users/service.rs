@@ -22,6 +22,7 @@ use crate::db::{self, write_tx, DbConnection, DbPool};
 use crate::error::{ApiError, FieldError};
 use crate::http::paging::{Page, PageParams};
 use crate::state::AppState;
+use crate::text::{has_nul, NUL_MESSAGE};
 
 /// Rows one import may carry.
 pub const MAX_IMPORT: usize = 10_000;
@@ -29,7 +30,7 @@ pub const MAX_IMPORT: usize = 10_000;
 /// Checks an email address the way every entry point does.
 pub fn check_email(email: &str) -> Result<(), ApiError> {
     let email = email.trim();
-    if email.len() > 254 || !email.validate_email() {
+    if email.len() > 254 || has_nul(email) || !email.validate_email() {
         return Err(ApiError::invalid("email", "must be a valid email address"));
     }
     Ok(())
@@ -161,6 +162,9 @@ pub async fn create(
     if req.display_name.trim().is_empty() {
         return Err(blank_name());
     }
+    if has_nul(&req.display_name) {
+        return Err(ApiError::invalid("display_name", NUL_MESSAGE));
+    }
     let hash = match req.password.clone() {
         Some(p) => Some(state.passwords.hash(p).await?),
         None => None,
@@ -235,6 +239,12 @@ pub async fn import(
                         .push(error("display_name: must be 1 to 200 characters"));
                     continue;
                 }
+                if has_nul(&row.display_name) {
+                    report.errors.push(error(
+                        "display_name: must not contain NUL (U+0000) characters",
+                    ));
+                    continue;
+                }
                 let roles = row.roles.clone().unwrap_or_else(|| vec![Role::Voter]);
                 if roles.is_empty() {
                     report
@@ -284,6 +294,9 @@ pub async fn list(pool: &DbPool, filter: UserFilter) -> Result<Page<User>, ApiEr
     };
     let limit = page.limit();
     let after = page.after_as::<UserId>()?;
+    if filter.q.as_deref().is_some_and(has_nul) {
+        return Err(ApiError::invalid("q", NUL_MESSAGE));
+    }
     let (role, q) = (filter.role, filter.q);
     db::run(pool, move |c| {
         let rows = repo::list_users(c, role, q.as_deref(), after, limit + 1)?;
@@ -309,6 +322,8 @@ pub async fn update(
                 "display_name",
                 "must be 1 to 200 characters",
             ));
+        } else if has_nul(name) {
+            errors.push(FieldError::new("display_name", NUL_MESSAGE));
         }
     }
     if req.roles.as_ref().is_some_and(|r| r.is_empty()) {

@@ -9,5 +9,6 @@ mod cli;
 mod durability;
 mod elections;
 mod foundation;
+mod hostile;
 mod results;
 mod users;

@@ -15,7 +15,6 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::auth::model::SessionRow;
 use crate::auth::{repo as auth_repo, tokens, SessionId};
 use crate::ballots::model::{BallotId, BallotRow, ParticipationRow};
 use crate::ballots::{repo as ballots_repo, rules};
@@ -69,18 +68,7 @@ pub fn open_sessions(c: &mut DbConnection, users: &[Uuid], ttl: Duration) -> Res
         users
             .iter()
             .map(|user| {
-                let id = SessionId::new();
-                auth_repo::insert_session(
-                    c,
-                    &SessionRow {
-                        id,
-                        user_id: UserId(*user),
-                        created_at: now,
-                        expires_at: Time(now.0 + ttl),
-                        revoked_at: None,
-                    },
-                )?;
-                Ok(id.0)
+                auth_repo::create_session(c, UserId(*user), now, Time(now.0 + ttl)).map(|id| id.0)
             })
             .collect()
     })?;

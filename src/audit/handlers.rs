@@ -8,8 +8,8 @@ use super::model::AuditEvent;
 use super::service;
 use crate::auth::Staff;
 use crate::elections::ElectionId;
-use crate::error::{ApiError, Problem};
-use crate::http::paging::{Page, PageParams};
+use crate::http::{ApiError, Problem};
+use crate::paging::{Page, PageParams};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -41,7 +41,7 @@ pub async fn list_audit_log(
     state: web::Data<AppState>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(service::list(&state, &staff, None, page.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(service::list(&state.pool, &staff, None, page.into_inner()).await?))
 }
 
 /// One election's audit events in chain order, paged by cursor. They are a
@@ -58,6 +58,13 @@ pub async fn list_election_audit_log(
     id: web::Path<ElectionId>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok()
-        .json(service::list(&state, &staff, Some(id.into_inner()), page.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        service::list(
+            &state.pool,
+            &staff,
+            Some(id.into_inner()),
+            page.into_inner(),
+        )
+        .await?,
+    ))
 }

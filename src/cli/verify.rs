@@ -11,11 +11,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::audit::model::{verify_subsequence, AuditEvent, ChainEntry};
-use crate::ballots::definition::{Definition, QuestionDef};
 use crate::ballots::model::Answer;
 use crate::crypto::keys::verify_b64;
 use crate::crypto::merkle::{leaf_hash, MerkleTree};
 use crate::crypto::{canonical_json, sha256_hex};
+use crate::elections::definition::{Definition, QuestionDef};
 use crate::elections::model::Election;
 use crate::results::count::Counter;
 use crate::results::model::signed_bytes_of;
@@ -109,24 +109,7 @@ fn fail(message: &str) -> ExitCode {
 fn definition_of(e: &Election) -> Definition {
     Definition {
         election_id: e.id,
-        questions: e
-            .questions
-            .iter()
-            .map(|q| {
-                let mut options = q.options.clone();
-                options.sort_by_key(|o| o.position);
-                QuestionDef {
-                    id: q.id,
-                    prompt: q.prompt.clone(),
-                    method: q.method,
-                    seats: q.seats,
-                    min_selections: q.min_selections,
-                    max_selections: q.max_selections,
-                    allow_blank: q.allow_blank,
-                    options: options.iter().map(|o| o.id).collect(),
-                }
-            })
-            .collect(),
+        questions: e.questions.iter().map(QuestionDef::from).collect(),
     }
 }
 

@@ -8,23 +8,16 @@ use super::export::{self, Export};
 use super::model::{ResultsDocument, ResultsRow, ResultsSignature};
 use super::repo;
 use crate::audit;
-use crate::auth::AuthUser;
-use crate::ballots::definition;
-use crate::crypto::sha256_hex;
+use crate::auth::{AuthCheck, AuthUser};
+use crate::crypto::{sha256_hex, Signer};
 use crate::db::types::Time;
-use crate::db::{self, write_tx, DbConnection};
+use crate::db::{self, write_tx, DbConnection, DbPool};
+use crate::elections::definition;
+use crate::elections::lifecycle::wrong_state;
 use crate::elections::model::Election;
-use crate::elections::service::{can_see, load_visible, Viewer};
-use crate::elections::{repo as elections_repo, ElectionId, ElectionRow, ElectionState, Method};
-use crate::error::ApiError;
-use crate::state::AppState;
-
-fn wrong_state(row: &ElectionRow, action: &str) -> ApiError {
-    ApiError::conflict(format!(
-        "The election is {}; it cannot be {action}.",
-        row.state
-    ))
-}
+use crate::elections::visibility::{can_see, load_visible, Viewer};
+use crate::elections::{repo as elections_repo, ElectionId, ElectionState, Method};
+use crate::error::AppError;
 
 /// `closed → tallied`: counts every question and stores one signed results
 /// document. The ballots are read page by page before the write transaction
@@ -32,29 +25,31 @@ fn wrong_state(row: &ElectionRow, action: &str) -> ApiError {
 /// row and the `election.tallied` event then commit together. A concurrent
 /// second tally loses the conditional transition and gets 409.
 pub async fn tally(
-    state: &AppState,
-    admin: &AuthUser,
+    pool: &DbPool,
+    signer: &Signer,
+    admin: &AuthCheck,
     id: ElectionId,
-) -> Result<Election, ApiError> {
-    let actor = admin.id;
-    let signer = state.keys.signer.clone();
-    db::run(&state.pool, move |c| {
-        let row = elections_repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
+) -> Result<Election, AppError> {
+    let admin = admin.clone();
+    let signer = signer.clone();
+    db::run(pool, move |c| {
+        let actor = admin.check(c)?.id;
+        let row = elections_repo::find_election(c, id)?.ok_or(AppError::NotFound)?;
         if row.state() != ElectionState::Closed {
             return Err(wrong_state(&row, "tallied"));
         }
         let root = row
             .merkle_root
             .clone()
-            .ok_or_else(|| ApiError::internal("a closed election without a Merkle root"))?;
-        let seed = hex::decode(&root).map_err(ApiError::internal)?;
+            .ok_or_else(|| AppError::internal("a closed election without a Merkle root"))?;
+        let seed = hex::decode(&root).map_err(AppError::internal)?;
         let def = definition::load(c, id)?;
         let mut counter = Counter::new(&def);
         repo::for_each_content(c, id, |content| {
-            counter.add_content(content).map_err(ApiError::internal)
+            counter.add_content(content).map_err(AppError::internal)
         })?;
         let ballot_count = counter.ballots();
-        let questions = counter.finish(&seed).map_err(ApiError::internal)?;
+        let questions = counter.finish(&seed).map_err(AppError::internal)?;
         let computed_at = Time::now();
         let doc = ResultsDocument {
             election_id: id,
@@ -66,10 +61,10 @@ pub async fn tally(
         };
         let signed = doc.signed_bytes();
         let signature = signer.sign_b64(&signed);
-        let document = String::from_utf8(signed).map_err(ApiError::internal)?;
+        let document = String::from_utf8(signed).map_err(AppError::internal)?;
         write_tx(c, |c| {
             if !elections_repo::transition(c, id, "closed", "tallied", None, None)? {
-                let row = elections_repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
+                let row = elections_repo::find_election(c, id)?.ok_or(AppError::NotFound)?;
                 return Err(wrong_state(&row, "tallied"));
             }
             audit::record(
@@ -102,9 +97,9 @@ pub async fn tally(
 }
 
 /// The served results: the stored signed document plus its signature.
-pub fn results_json(row: &ResultsRow) -> Result<serde_json::Value, ApiError> {
+pub fn results_json(row: &ResultsRow) -> Result<serde_json::Value, AppError> {
     let mut value: serde_json::Value =
-        serde_json::from_str(&row.document).map_err(ApiError::internal)?;
+        serde_json::from_str(&row.document).map_err(AppError::internal)?;
     let signature = ResultsSignature {
         kid: row.kid.clone(),
         alg: "EdDSA".into(),
@@ -112,10 +107,10 @@ pub fn results_json(row: &ResultsRow) -> Result<serde_json::Value, ApiError> {
     };
     let map = value
         .as_object_mut()
-        .ok_or_else(|| ApiError::internal("stored results are not an object"))?;
+        .ok_or_else(|| AppError::internal("stored results are not an object"))?;
     map.insert(
         "signature".into(),
-        serde_json::to_value(signature).map_err(ApiError::internal)?,
+        serde_json::to_value(signature).map_err(AppError::internal)?,
     );
     Ok(value)
 }
@@ -127,7 +122,7 @@ fn record_read(
     action: &str,
     id: ElectionId,
     details: serde_json::Value,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     write_tx(c, |c| {
         audit::record(c, Some(reader.id), action, Some(id), details).map(|_| ())
     })
@@ -136,20 +131,21 @@ fn record_read(
 /// The results: admins and auditors once tallied (409 before; each read is
 /// an audit event), eligible voters once published (404 before).
 pub async fn get(
-    state: &AppState,
-    user: &AuthUser,
+    pool: &DbPool,
+    user: &AuthCheck,
     id: ElectionId,
-) -> Result<serde_json::Value, ApiError> {
-    let viewer = Viewer::of(user)?;
-    let reader = user.clone();
-    db::run(&state.pool, move |c| {
-        let row = elections_repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
+) -> Result<serde_json::Value, AppError> {
+    let user = user.clone();
+    db::run(pool, move |c| {
+        let reader = user.check(c)?;
+        let viewer = Viewer::of(&reader)?;
+        let row = elections_repo::find_election(c, id)?.ok_or(AppError::NotFound)?;
         if !can_see(c, viewer, &row)? {
-            return Err(ApiError::NotFound);
+            return Err(AppError::NotFound);
         }
         match viewer {
             Viewer::Voter(_) if row.state() != ElectionState::Published => {
-                return Err(ApiError::NotFound)
+                return Err(AppError::NotFound)
             }
             Viewer::Staff
                 if !matches!(
@@ -157,7 +153,7 @@ pub async fn get(
                     ElectionState::Tallied | ElectionState::Published
                 ) =>
             {
-                return Err(ApiError::conflict(format!(
+                return Err(AppError::conflict(format!(
                     "The election is {}; results exist once it is tallied.",
                     row.state
                 )))
@@ -165,7 +161,7 @@ pub async fn get(
             _ => {}
         }
         let results = repo::find_results(c, id)?
-            .ok_or_else(|| ApiError::internal("a tallied election without results"))?;
+            .ok_or_else(|| AppError::internal("a tallied election without results"))?;
         let body = results_json(&results)?;
         if matches!(viewer, Viewer::Staff) {
             record_read(c, &reader, "results.read", id, json!({}))?;
@@ -178,37 +174,39 @@ pub async fn get(
 /// Checks an export request and records it (`export.downloaded`), then
 /// starts streaming it from the blocking pool.
 pub async fn export(
-    state: &AppState,
-    staff: &AuthUser,
+    pool: &DbPool,
+    signer: &Signer,
+    staff: &AuthCheck,
     id: ElectionId,
     params: ExportParams,
-) -> Result<Export, ApiError> {
+) -> Result<Export, AppError> {
     let format = params.format.unwrap_or_default();
     match (format, params.question) {
         (ExportFormat::Blt, None) => {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "question",
                 "is required with format=blt (one ranked question per BLT file)",
             ))
         }
         (ExportFormat::Json | ExportFormat::Csv, Some(_)) => {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "question",
                 "applies to format=blt only; json and csv hold every question",
             ))
         }
         _ => {}
     }
-    let reader = staff.clone();
+    let staff = staff.clone();
     let public_key = json!({
-        "kid": state.keys.signer.kid,
+        "kid": signer.kid,
         "alg": "EdDSA",
-        "public_key": state.keys.signer.public_key_b64(),
+        "public_key": signer.public_key_b64(),
     });
-    let job = db::run(&state.pool, move |c| {
-        let row = elections_repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
+    let job = db::run(pool, move |c| {
+        let reader = staff.check(c)?;
+        let row = elections_repo::find_election(c, id)?.ok_or(AppError::NotFound)?;
         if matches!(row.state(), ElectionState::Draft | ElectionState::Open) {
-            return Err(ApiError::conflict(format!(
+            return Err(AppError::conflict(format!(
                 "The election is {}; exports exist once it is closed.",
                 row.state
             )));
@@ -223,11 +221,11 @@ pub async fn export(
                     .iter()
                     .position(|q| q.id == qid)
                     .ok_or_else(|| {
-                        ApiError::invalid("question", "is not a question of this election")
+                        AppError::invalid("question", "is not a question of this election")
                     })?;
                 let method = def.questions[qi].method;
                 if matches!(method, Method::Plurality | Method::Approval) {
-                    return Err(ApiError::invalid(
+                    return Err(AppError::invalid(
                         "question",
                         format!(
                             "is counted by {method}: BLT holds rankings (borda, irv, stv, schulze)"
@@ -255,5 +253,5 @@ pub async fn export(
         })
     })
     .await?;
-    Ok(export::start(state.pool.clone(), job))
+    Ok(export::start(pool.clone(), job))
 }

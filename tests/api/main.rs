@@ -10,5 +10,7 @@ mod durability;
 mod elections;
 mod foundation;
 mod hostile;
+mod operations;
 mod results;
 mod users;
+mod web;

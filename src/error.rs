@@ -55,6 +55,9 @@ pub enum ApiError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Stored data no longer matches what was committed (a `409`).
+    #[error("integrity: {0}")]
+    Integrity(String),
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -106,6 +109,7 @@ impl ApiError {
             ),
             ApiError::NotFound => ("not-found", "No such resource.".into()),
             ApiError::Conflict(d) => ("conflict", d.clone()),
+            ApiError::Integrity(d) => ("integrity", d.clone()),
             ApiError::PayloadTooLarge => (
                 "payload-too-large",
                 "The request body is over the configured limit.".into(),
@@ -171,7 +175,7 @@ impl ResponseError for ApiError {
             }
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::Integrity(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,

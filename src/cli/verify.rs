@@ -224,6 +224,20 @@ fn verify(export: &Export, public_key: Option<&str>, report: &mut Report) {
         return;
     };
 
+    // The definition the results were signed over: a label, prompt or
+    // option order changed in the export no longer matches.
+    let digest = crate::results::integrity::election_digest(&export.election);
+    report.check(
+        "election digest",
+        match results.get("election_digest").and_then(Value::as_str) {
+            None => Err("the results carry no election_digest".into()),
+            Some(d) if d != digest => Err(format!(
+                "the export's election hashes to {digest}, the signed results say {d}"
+            )),
+            Some(_) => Ok(digest),
+        },
+    );
+
     // Recount every question from the ballots with the server's tally code.
     report.check("recount", recount(export, &def, results));
 

@@ -5,6 +5,7 @@ use serde_json::json;
 use super::count::Counter;
 use super::dto::{ExportFormat, ExportParams};
 use super::export::{self, Export};
+use super::integrity;
 use super::model::{ResultsDocument, ResultsRow, ResultsSignature};
 use super::repo;
 use crate::audit;
@@ -26,8 +27,9 @@ fn wrong_state(row: &ElectionRow, action: &str) -> ApiError {
     ))
 }
 
-/// `closed → tallied`: counts every question and stores one signed results
-/// document. The ballots are read page by page before the write transaction
+/// `closed → tallied`: checks the stored ballots against their hashes and
+/// the Merkle root fixed at close (refusing with `integrity.failed` on any
+/// mismatch), counts every question and stores one signed results document. The ballots are read page by page before the write transaction
 /// (a closed election's ballots cannot change); the transition, the results
 /// row and the `election.tallied` event then commit together. A concurrent
 /// second tally loses the conditional transition and gets 409.
@@ -50,9 +52,20 @@ pub async fn tally(
         let seed = hex::decode(&root).map_err(ApiError::internal)?;
         let def = definition::load(c, id)?;
         let mut counter = Counter::new(&def);
-        repo::for_each_content(c, id, |content| {
-            counter.add_content(content).map_err(ApiError::internal)
-        })?;
+        if let Err(failure) = integrity::check_and_count(c, id, &def, &root, &mut counter)? {
+            log::error!("election {id}: {}", failure.describe());
+            write_tx(c, |c| {
+                audit::record(
+                    c,
+                    Some(actor),
+                    "integrity.failed",
+                    Some(id),
+                    failure.details(),
+                )
+            })?;
+            return Err(ApiError::Integrity(failure.describe()));
+        }
+        let election_digest = integrity::election_digest(&load_visible(c, Viewer::Staff, id)?);
         let ballot_count = counter.ballots();
         let questions = counter.finish(&seed).map_err(ApiError::internal)?;
         let computed_at = Time::now();
@@ -60,6 +73,7 @@ pub async fn tally(
             election_id: id,
             ballot_count,
             merkle_root: root.clone(),
+            election_digest,
             computed_at: computed_at.to_rfc3339(),
             questions,
             signature: None,

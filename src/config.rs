@@ -62,6 +62,8 @@ pub struct Settings {
     pub keys: KeySettings,
     pub auth: AuthSettings,
     pub scheduler: SchedulerSettings,
+    #[serde(default)]
+    pub audit: AuditSettings,
     #[serde(skip, default = "default_env")]
     pub environment: Environment,
 }
@@ -136,6 +138,23 @@ pub struct AuthSettings {
 #[serde(deny_unknown_fields)]
 pub struct SchedulerSettings {
     pub interval_ms: u64,
+}
+
+/// Signed checkpoints of the audit chain.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// The chain head is signed at least this often while it moves (and at
+    /// every election state change).
+    pub checkpoint_interval_secs: u64,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            checkpoint_interval_secs: 300,
+        }
+    }
 }
 
 impl Settings {

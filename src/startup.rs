@@ -120,6 +120,7 @@ impl Application {
             boards: Default::default(),
         };
         crate::elections::scheduler::spawn(&state);
+        crate::audit::checkpoint::spawn(&state);
         let server = run(listener, state.clone())?;
         Ok(Self {
             port,

@@ -125,12 +125,12 @@ fn create_admin(
     let mut conn = pool
         .get()
         .map_err(|e| format!("cannot connect to the database: {e}"))?;
-    let user = users::create_user(
+    let user = users::create_user_from_cli(
         &mut conn,
         email,
         display_name.unwrap_or(email.trim()),
         &[Role::Admin],
-        Some(&hash),
+        &hash,
     )
     .map_err(describe)?;
     println!("created admin {} ({})", user.email, user.id);

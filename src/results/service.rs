@@ -214,6 +214,7 @@ pub async fn export(
         _ => {}
     }
     let reader = staff.clone();
+    let signer = state.keys.signer.clone();
     let public_key = json!({
         "kid": state.keys.signer.kid,
         "alg": "EdDSA",
@@ -258,7 +259,13 @@ pub async fn export(
         if let Some(qid) = params.question {
             details["question_id"] = json!(qid);
         }
-        record_read(c, &reader, "export.downloaded", id, details)?;
+        // The export's checkpoint is fixed at its own event, in the same
+        // transaction, so it covers exactly the events exported.
+        let checkpoint = write_tx(c, |c| {
+            audit::record(c, Some(reader.id), "export.downloaded", Some(id), details)?;
+            audit::checkpoint::checkpoint_head(c, &signer)?
+                .ok_or_else(|| ApiError::internal("no checkpoint after an append"))
+        })?;
         Ok(export::Job {
             format,
             election,
@@ -266,6 +273,7 @@ pub async fn export(
             question,
             results,
             public_key,
+            checkpoint,
         })
     })
     .await?;

@@ -6,14 +6,30 @@ use std::process::{Command, Output};
 use diesel::RunQueryDsl;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, TestApp};
+use ballotbox::audit::checkpoint::Checkpoint;
+use ballotbox::audit::model::{details_hash, AuditEvent};
+
+use crate::helpers::{assert_problem, spawn_app_with, Backend, TestApp};
 use crate::results::{export, run_election, tally, Ran};
 
 crate::both_backends!(
     content_edited_in_the_database_after_close_refuses_the_tally,
     a_ballot_added_in_the_database_after_close_refuses_the_tally,
     a_label_swapped_in_the_export_fails_the_election_digest,
+    checkpoints_are_signed_at_every_state_change_and_never_change,
+    a_chain_rewritten_with_triggers_dropped_is_caught_by_a_kept_checkpoint,
+    each_tampered_export_fails_the_named_check_with_its_exit_bits,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_head_is_checkpointed_on_an_interval_on_sqlite() {
+    head_is_checkpointed_on_an_interval(crate::helpers::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_head_is_checkpointed_on_an_interval_on_postgres() {
+    head_is_checkpointed_on_an_interval(crate::helpers::Backend::Postgres).await;
+}
 
 /// Runs `ballotbox verify` on a document, with extra arguments.
 pub fn verify_doc(doc: &Value, extra: &[&str]) -> Output {
@@ -188,4 +204,313 @@ async fn a_label_swapped_in_the_export_fails_the_election_digest(app: TestApp) {
     let mut reworded = doc.clone();
     reworded["election"]["title"] = json!("Another vote");
     assert_caught(&reworded, "election digest", &["--public-key", &pk]);
+}
+
+/// Every signed checkpoint, as the API lists them.
+async fn checkpoints(app: &TestApp, token: &str) -> Vec<Checkpoint> {
+    let resp = app
+        .get("/api/v1/audit-log/checkpoints?limit=500", Some(token))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let page: Value = resp.json().await.unwrap();
+    serde_json::from_value(page["items"].clone()).unwrap()
+}
+
+fn seq_of(events: &[Value], action: &str) -> i64 {
+    events
+        .iter()
+        .find(|e| e["action"] == action)
+        .unwrap_or_else(|| panic!("no {action}"))["seq"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn checkpoints_are_signed_at_every_state_change_and_never_change(app: TestApp) {
+    let ran = run_election(&app).await;
+    tally(&app, &ran).await;
+    let events = audit_events(&app, &ran).await;
+    let kept = checkpoints(&app, &ran.auditor).await;
+    let pk = app.keys.signer.public_key_b64();
+    for action in [
+        "election.created",
+        "election.opened",
+        "election.closed",
+        "election.tallied",
+    ] {
+        let seq = seq_of(&events, action);
+        let event = events.iter().find(|e| e["seq"] == seq).unwrap();
+        let cp = kept
+            .iter()
+            .find(|c| c.seq == seq)
+            .unwrap_or_else(|| panic!("no checkpoint at {action}: {kept:?}"));
+        assert_eq!(cp.hash, event["hash"].as_str().unwrap(), "{action}");
+        assert_eq!(cp.kid, app.keys.signer.kid);
+        assert!(cp.verifies(&pk), "{action}: signature");
+        let mut forged = cp.clone();
+        forged.hash = ballotbox::audit::model::GENESIS_HASH.to_string();
+        assert!(!forged.verifies(&pk));
+    }
+    // Voters and anonymous callers do not list them.
+    let resp = app
+        .get("/api/v1/audit-log/checkpoints", Some(&ran.voters[0]))
+        .await;
+    assert_problem(resp, 403).await;
+    assert_problem(app.get("/api/v1/audit-log/checkpoints", None).await, 401).await;
+    // A signed checkpoint cannot be re-signed, edited or removed, even
+    // through SQL by the service's own connection.
+    let seq = kept[0].seq;
+    for statement in [
+        format!("UPDATE audit_checkpoints SET hash = 'x' WHERE seq = {seq}"),
+        format!("UPDATE audit_checkpoints SET signature = 'x' WHERE seq = {seq}"),
+        format!("DELETE FROM audit_checkpoints WHERE seq = {seq}"),
+    ] {
+        let result = app
+            .with_conn(move |c| diesel::sql_query(statement.as_str()).execute(c))
+            .await;
+        assert!(result.is_err(), "a signed checkpoint changed");
+    }
+    assert_eq!(checkpoints(&app, &ran.auditor).await[0], kept[0]);
+}
+
+async fn head_is_checkpointed_on_an_interval(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| s.audit.checkpoint_interval_secs = 1).await else {
+        return;
+    };
+    let admin = app.admin_token().await;
+    // user.created is not a state change: only the interval covers it.
+    let resp = app
+        .post(
+            "/api/v1/users",
+            &json!({"email": "new@example.org", "display_name": "New", "roles": ["voter"]}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let head = app
+        .with_conn(|c| {
+            ballotbox::audit::repo::page(c, None, None, 1000)
+                .unwrap()
+                .last()
+                .unwrap()
+                .seq
+        })
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let list = checkpoints(&app, &admin).await;
+        if let Some(cp) = list.iter().find(|c| c.seq >= head) {
+            assert!(cp.verifies(&app.keys.signer.public_key_b64()));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint covers seq {head}: {list:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// What an owner of the database can do: turn off the append-only
+/// triggers, edit an event, recompute every later hash so the chain checks
+/// again, and turn the triggers back on.
+async fn rewrite_chain_from(app: &TestApp, seq: i64) {
+    app.with_conn(move |c| {
+        let pg = ballotbox::db::is_pg(c);
+        let off = if pg {
+            "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_or_delete"
+        } else {
+            "DROP TRIGGER audit_events_no_update"
+        };
+        diesel::sql_query(off).execute(c).unwrap();
+        let rows = ballotbox::audit::repo::page(c, None, Some(seq - 1), 100_000).unwrap();
+        let mut prev = rows[0].prev_hash.clone();
+        for row in rows {
+            let mut e = AuditEvent::from_row(row);
+            if e.seq == seq {
+                e.actor_id = None;
+                e.details["by"] = json!("timer");
+            }
+            e.prev_hash = prev.clone();
+            e.hash = e.compute_hash();
+            let details = String::from_utf8(ballotbox::crypto::canonical_json(&e.details)).unwrap();
+            let actor = match e.actor_id {
+                Some(a) => format!("'{a}'"),
+                None => "NULL".into(),
+            };
+            diesel::sql_query(format!(
+                "UPDATE audit_events SET actor_id = {actor}, details = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {}",
+                details.replace('\'', "''"), e.prev_hash, e.hash, e.seq
+            ))
+            .execute(c)
+            .unwrap();
+            prev = e.hash;
+        }
+        let on = if pg {
+            "ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update_or_delete"
+        } else {
+            "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events \
+             BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END"
+        };
+        diesel::sql_query(on).execute(c).unwrap();
+    })
+    .await
+}
+
+async fn a_chain_rewritten_with_triggers_dropped_is_caught_by_a_kept_checkpoint(app: TestApp) {
+    let ran = run_election(&app).await;
+    // The auditor keeps the checkpoints as they stand after the close.
+    let resp = app
+        .get(
+            "/api/v1/audit-log/checkpoints?limit=500",
+            Some(&ran.auditor),
+        )
+        .await;
+    let kept_page: Value = resp.json().await.unwrap();
+    let closed = seq_of(&audit_events(&app, &ran).await, "election.closed");
+    assert!(kept_page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["seq"] == closed));
+
+    rewrite_chain_from(&app, closed).await;
+    // Nothing inside the database notices: the chain checks end to end.
+    let all = app
+        .with_conn(|c| ballotbox::audit::repo::page(c, None, None, 100_000).unwrap())
+        .await;
+    let all: Vec<AuditEvent> = all.into_iter().map(AuditEvent::from_row).collect();
+    ballotbox::audit::model::verify_chain(&all).unwrap();
+    let rewritten = all.iter().find(|e| e.seq == closed).unwrap();
+    assert!(rewritten.actor_id.is_none());
+
+    tally(&app, &ran).await;
+    let doc: Value = serde_json::from_str(&export(&app, &ran, "format=json").await).unwrap();
+    let pk = app.keys.signer.public_key_b64();
+    // The server signs whatever head it has: the export alone verifies...
+    let out = verify_doc(&doc, &["--public-key", &pk]);
+    assert!(out.status.success(), "{}", text_of(&out));
+    // ...but not against the checkpoint kept before the rewrite.
+    let dir = tempfile::tempdir().unwrap();
+    let kept = dir.path().join("kept.json");
+    std::fs::write(&kept, serde_json::to_vec(&kept_page).unwrap()).unwrap();
+    let kept = kept.to_str().unwrap();
+    let text = assert_caught(
+        &doc,
+        "kept checkpoints",
+        &["--public-key", &pk, "--checkpoints", kept],
+    );
+    assert!(text.contains(&format!("seq {closed}")), "{text}");
+    let out = verify_doc(&doc, &["--public-key", &pk, "--checkpoints", kept]);
+    assert_eq!(out.status.code(), Some(1 | 16), "{}", text_of(&out));
+}
+
+/// The SHA-256 of a ballot as API.md defines it (no server code).
+fn rehash(election_id: &str, answers: &Value) -> String {
+    let mut sorted = answers.as_array().unwrap().clone();
+    sorted.sort_by_key(|a| a["question_id"].as_str().unwrap().to_string());
+    ballotbox::crypto::sha256_hex(&ballotbox::crypto::canonical_json(
+        &json!({"election_id": election_id, "answers": sorted}),
+    ))
+}
+
+fn status_of(doc: &Value, extra: &[&str]) -> i32 {
+    verify_doc(doc, extra).status.code().unwrap()
+}
+
+async fn each_tampered_export_fails_the_named_check_with_its_exit_bits(app: TestApp) {
+    let ran = run_election(&app).await;
+    tally(&app, &ran).await;
+    let doc: Value = serde_json::from_str(&export(&app, &ran, "format=json").await).unwrap();
+    let pk = app.keys.signer.public_key_b64();
+    let key = ["--public-key", pk.as_str()];
+    let out = verify_doc(&doc, &key);
+    let text = text_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    for check in [
+        "export format",
+        "ballot hashes",
+        "ballot validity",
+        "merkle root",
+        "ballot count",
+        "recount",
+        "election digest",
+        "results signature",
+        "audit chain",
+        "audit redactions",
+        "audit lifecycle",
+        "audit checkpoint",
+    ] {
+        assert!(text.contains(&format!("ok   {check}")), "{check}: {text}");
+    }
+    // The roll's events are exported redacted and still chain.
+    let events = doc["audit_events"].as_array().unwrap();
+    let roll = events.iter().find(|e| e["action"] == "roll.added").unwrap();
+    assert_eq!(roll["redacted"], true);
+    assert!(roll.get("details").is_none(), "{roll}");
+    assert!(!doc.to_string().contains(&ran.voter_ids[0]), "no voter id");
+
+    // The close and the tally replaced by redacted stubs.
+    let mut stubbed = doc.clone();
+    for e in stubbed["audit_events"].as_array_mut().unwrap() {
+        if e["action"] == "election.closed" || e["action"] == "election.tallied" {
+            let dh = details_hash(&e["details"]);
+            let map = e.as_object_mut().unwrap();
+            map.remove("details");
+            map.insert("details_hash".into(), json!(dh));
+            map.insert("redacted".into(), json!(true));
+        }
+    }
+    let text = assert_caught(&stubbed, "audit redactions", &key);
+    assert!(text.contains("ok   audit chain"), "the stubs chain: {text}");
+    assert!(text.contains("election.closed"), "{text}");
+    assert_eq!(status_of(&stubbed, &key), 1 | 16);
+
+    // Two audit events swapped.
+    let mut reordered = doc.clone();
+    reordered["audit_events"].as_array_mut().unwrap().swap(1, 2);
+    assert_caught(&reordered, "audit chain", &key);
+
+    // An event dropped from the end: the checkpoint no longer matches.
+    let mut cut = doc.clone();
+    cut["audit_events"].as_array_mut().unwrap().pop();
+    assert_caught(&cut, "audit checkpoint", &key);
+
+    // Another key: every signature fails.
+    let other = ballotbox::crypto::Keys::generate().signer.public_key_b64();
+    let text = assert_caught(&doc, "results signature", &["--public-key", &other]);
+    assert!(text.contains("FAIL audit checkpoint"), "{text}");
+    assert_eq!(status_of(&doc, &["--public-key", &other]), 1 | 8 | 16);
+
+    // A ballot added: a copy of a genuine one under a new tracking code.
+    let mut added = doc.clone();
+    let mut copy = added["ballots"][0].clone();
+    copy["tracking_code"] = json!("ZZZZZZZZZZZZZZZZ");
+    added["ballots"].as_array_mut().unwrap().push(copy);
+    let text = assert_caught(&added, "merkle root", &key);
+    assert!(text.contains("FAIL ballot count"), "{text}");
+    assert!(text.contains("FAIL recount"), "{text}");
+    // (and election.tallied recorded another ballot count)
+    assert!(text.contains("FAIL audit lifecycle"), "{text}");
+    assert_eq!(status_of(&added, &key), 1 | 4 | 8 | 16);
+
+    // A plurality answer with two choices, rehashed so the hash holds:
+    // only the method's rules catch it.
+    let mut invalid = doc.clone();
+    let election_id = ran.id.clone();
+    let ballot = &mut invalid["ballots"][0];
+    let q0 = ran.question(0);
+    for a in ballot["answers"].as_array_mut().unwrap() {
+        if a["question_id"] == q0.as_str() {
+            a["selections"] = json!([ran.option(0, 0), ran.option(0, 1)]);
+        }
+    }
+    let answers = ballot["answers"].clone();
+    ballot["ballot_hash"] = json!(rehash(&election_id, &answers));
+    let text = assert_caught(&invalid, "ballot validity", &key);
+    assert!(text.contains("ok   ballot hashes"), "{text}");
+    assert!(text.contains("plurality takes"), "{text}");
+    assert!(status_of(&invalid, &key) & 4 != 0);
+
+    // Not an export: 2.
+    assert_eq!(status_of(&json!({"hello": "world"}), &key), 2);
 }

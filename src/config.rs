@@ -90,6 +90,15 @@ pub struct DatabaseSettings {
     pub pool_size: u32,
     pub connect_timeout_secs: u64,
     pub sqlite_busy_timeout_ms: u64,
+    /// Whether `serve` applies pending migrations first. Off when the
+    /// service runs as a PostgreSQL role without DDL rights (the owner
+    /// runs `ballotbox migrate` and `grant-service-role` instead).
+    #[serde(default = "yes")]
+    pub migrate_on_start: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize)]

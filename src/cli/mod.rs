@@ -47,12 +47,23 @@ pub enum Command {
         #[arg(long)]
         display_name: Option<String>,
     },
+    /// PostgreSQL: grant a service role what the service needs and nothing
+    /// more (no DDL, no UPDATE/DELETE/TRUNCATE on the audit log). Run as the
+    /// owner of the schema after every `migrate`; idempotent. Then serve
+    /// with DATABASE_URL naming that role and
+    /// BALLOTBOX__DATABASE__MIGRATE_ON_START=false.
+    GrantServiceRole {
+        /// The service's login role (created beforehand by a superuser).
+        #[arg(long)]
+        role: String,
+    },
     /// Count a BLT ballot file offline with the server's own tally code and
     /// print the results JSON (rounds included).
     Count(count::Count),
-    /// Check a JSON export offline: ballot hashes, Merkle root, a recount of
-    /// every question, the results signature and the audit chain. Exit 0
-    /// only when every check holds.
+    /// Check a JSON export offline: ballot hashes and rules, Merkle root, a
+    /// recount of every question, the election digest, the results
+    /// signature, the audit chain and its checkpoints. Exit 0 only when
+    /// every check holds (see `verify --help` for the other codes).
     Verify(verify::Verify),
 }
 
@@ -71,6 +82,7 @@ pub fn run() -> ExitCode {
             serve(s)
         }),
         Command::Migrate => settings().and_then(|s| migrate(&s)),
+        Command::GrantServiceRole { role } => settings().and_then(|s| grant(&s, &role)),
         Command::CreateAdmin {
             email,
             display_name,
@@ -100,6 +112,16 @@ fn migrate(settings: &Settings) -> Result<(), String> {
     Ok(())
 }
 
+fn grant(settings: &Settings, role: &str) -> Result<(), String> {
+    let pool = startup::open_pool(settings).map_err(|e| e.to_string())?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    crate::db::roles::grant_service_role(&mut conn, role)?;
+    println!("granted the service's rights to {role}");
+    Ok(())
+}
+
 fn serve(settings: Settings) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings)
@@ -121,7 +143,9 @@ fn create_admin(
     let hasher = Hasher::new(&settings.auth)?;
     let hash = hasher.hash(&password).map_err(describe)?;
     let pool = startup::open_pool(settings).map_err(|e| e.to_string())?;
-    startup::migrate(&pool).map_err(|e| e.to_string())?;
+    if settings.database.migrate_on_start {
+        startup::migrate(&pool).map_err(|e| e.to_string())?;
+    }
     let mut conn = pool
         .get()
         .map_err(|e| format!("cannot connect to the database: {e}"))?;

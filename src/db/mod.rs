@@ -2,6 +2,7 @@
 //! pool, embedded migrations per backend, and the helpers every service uses
 //! to run queries on the blocking pool.
 
+pub mod roles;
 pub mod schema;
 pub mod types;
 

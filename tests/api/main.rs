@@ -10,5 +10,6 @@ mod durability;
 mod elections;
 mod foundation;
 mod results;
+mod roles;
 mod tamper;
 mod users;

@@ -19,6 +19,7 @@ crate::both_backends!(
     checkpoints_are_signed_at_every_state_change_and_never_change,
     a_chain_rewritten_with_triggers_dropped_is_caught_by_a_kept_checkpoint,
     each_tampered_export_fails_the_named_check_with_its_exit_bits,
+    the_python_verifier_agrees_on_genuine_and_tampered_exports,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,6 +52,66 @@ pub fn text_of(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// The Python that runs tools/verify/verify.py: `BALLOTBOX_PYTHON`
+/// (scripts/test sets it to target/tools-venv), else the venv if present,
+/// else `python3`. It must have `cryptography`: no silent skip.
+fn python() -> String {
+    let python = std::env::var("BALLOTBOX_PYTHON").unwrap_or_else(|_| {
+        let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/target/tools-venv/bin/python");
+        let has = |p: &str| {
+            Command::new(p)
+                .args(["-c", "import cryptography"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        if has(venv) {
+            venv.into()
+        } else {
+            "python3".into()
+        }
+    });
+    let ok = Command::new(&python)
+        .args(["-c", "import cryptography"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "{python} lacks the cryptography package: run scripts/test, or pip install cryptography"
+    );
+    python
+}
+
+/// Runs the independent Python verifier on a document.
+pub fn py_verify(doc: &Value, extra: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.json");
+    std::fs::write(&path, serde_json::to_vec(doc).unwrap()).unwrap();
+    Command::new(python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tools/verify/verify.py"
+        ))
+        .arg(&path)
+        .args(extra)
+        .output()
+        .expect("run verify.py")
+}
+
+/// Both verifiers fail a document and name the same check.
+fn both_catch(doc: &Value, check: &str, extra: &[&str]) {
+    assert_caught(doc, check, extra);
+    let out = py_verify(doc, extra);
+    let text = text_of(&out);
+    assert!(
+        !out.status.success(),
+        "verify.py passed despite tampering: {text}"
+    );
+    assert!(
+        text.contains(&format!("FAIL {check}")),
+        "verify.py, {check}: {text}"
+    );
 }
 
 /// Verify fails, names the check, and passes the genuine document.
@@ -402,6 +463,12 @@ async fn a_chain_rewritten_with_triggers_dropped_is_caught_by_a_kept_checkpoint(
     assert!(text.contains(&format!("seq {closed}")), "{text}");
     let out = verify_doc(&doc, &["--public-key", &pk, "--checkpoints", kept]);
     assert_eq!(out.status.code(), Some(1 | 16), "{}", text_of(&out));
+    // The independent verifier catches it the same way.
+    let out = py_verify(&doc, &["--public-key", &pk]);
+    assert!(out.status.success(), "{}", text_of(&out));
+    let out = py_verify(&doc, &["--public-key", &pk, "--checkpoints", kept]);
+    assert_eq!(out.status.code(), Some(1 | 16), "{}", text_of(&out));
+    assert!(text_of(&out).contains("FAIL kept checkpoints"));
 }
 
 /// The SHA-256 of a ballot as API.md defines it (no server code).
@@ -513,4 +580,90 @@ async fn each_tampered_export_fails_the_named_check_with_its_exit_bits(app: Test
 
     // Not an export: 2.
     assert_eq!(status_of(&json!({"hello": "world"}), &key), 2);
+}
+
+async fn the_python_verifier_agrees_on_genuine_and_tampered_exports(app: TestApp) {
+    let ran = run_election(&app).await;
+    tally(&app, &ran).await;
+    let doc: Value = serde_json::from_str(&export(&app, &ran, "format=json").await).unwrap();
+    let pk = app.keys.signer.public_key_b64();
+    let key = ["--public-key", pk.as_str()];
+    let out = py_verify(&doc, &key);
+    let text = text_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    for check in [
+        "ballot hashes",
+        "ballot validity",
+        "merkle root",
+        "ballot count",
+        "recount",
+        "election digest",
+        "results signature",
+        "audit chain",
+        "audit redactions",
+        "audit checkpoint",
+    ] {
+        assert!(text.contains(&format!("ok   {check}")), "{check}: {text}");
+    }
+    // Checkpoints as the API lists them verify too.
+    let dir = tempfile::tempdir().unwrap();
+    let kept = dir.path().join("kept.json");
+    let list = checkpoints(&app, &ran.auditor).await;
+    std::fs::write(&kept, serde_json::to_vec(&list).unwrap()).unwrap();
+    let kept = kept.to_str().unwrap();
+    let out = py_verify(&doc, &["--public-key", &pk, "--checkpoints", kept]);
+    assert!(out.status.success(), "{}", text_of(&out));
+
+    let mut swapped = doc.clone();
+    let options = swapped["election"]["questions"][0]["options"]
+        .as_array_mut()
+        .unwrap();
+    let l0 = options[0]["label"].clone();
+    options[0]["label"] = options[2]["label"].clone();
+    options[2]["label"] = l0;
+    both_catch(&swapped, "election digest", &key);
+
+    let mut stubbed = doc.clone();
+    for e in stubbed["audit_events"].as_array_mut().unwrap() {
+        if e["action"] == "election.closed" {
+            let dh = details_hash(&e["details"]);
+            let map = e.as_object_mut().unwrap();
+            map.remove("details");
+            map.insert("details_hash".into(), json!(dh));
+            map.insert("redacted".into(), json!(true));
+        }
+    }
+    both_catch(&stubbed, "audit redactions", &key);
+
+    let mut reordered = doc.clone();
+    reordered["audit_events"].as_array_mut().unwrap().swap(1, 2);
+    both_catch(&reordered, "audit chain", &key);
+
+    let mut added = doc.clone();
+    let mut copy = added["ballots"][0].clone();
+    copy["tracking_code"] = json!("ZZZZZZZZZZZZZZZZ");
+    added["ballots"].as_array_mut().unwrap().push(copy);
+    both_catch(&added, "merkle root", &key);
+    both_catch(&added, "recount", &key);
+
+    let mut edited = doc.clone();
+    let q0 = ran.question(0);
+    for a in edited["ballots"][0]["answers"].as_array_mut().unwrap() {
+        if a["question_id"] == q0.as_str() {
+            let now = a["selections"][0].as_str().unwrap().to_string();
+            let other = (0..3)
+                .map(|o| ran.option(0, o))
+                .find(|o| *o != now)
+                .unwrap();
+            a["selections"] = json!([other]);
+        }
+    }
+    both_catch(&edited, "ballot hashes", &key);
+
+    let other = ballotbox::crypto::Keys::generate().signer.public_key_b64();
+    both_catch(&doc, "results signature", &["--public-key", &other]);
+    both_catch(&doc, "audit checkpoint", &["--public-key", &other]);
+
+    let out = py_verify(&json!({"hello": "world"}), &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text_of(&out));
 }

@@ -26,8 +26,18 @@ pub struct AuditRow {
     pub hash: String,
 }
 
-/// One audit event as published. `hash = SHA-256(prev_hash || JCS(event
-/// without "hash"))`, where `prev_hash` is taken as its 64 hex characters.
+/// One audit event as published. `hash = SHA-256(prev_hash || JCS({"seq",
+/// "at","actor_id","action","election_id" (left out when null),
+/// "details_hash","prev_hash"}))`, where `details_hash` is the SHA-256 (hex)
+/// of JCS(details) and `prev_hash` is taken as its 64 ASCII hex characters;
+/// the first event's `prev_hash` is 64 zeros.
+///
+/// Redactable actions: roll.added, roll.removed, user.created,
+/// user.updated, users.imported. An export may publish an event of these
+/// actions (and of no other) without `details`, as `{"seq","at","actor_id",
+/// "action","election_id","details_hash","prev_hash","hash",
+/// "redacted":true}`; the chain still checks. Lifecycle events, tallies,
+/// integrity failures and key registrations are never redacted.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct AuditEvent {
     pub seq: i64,

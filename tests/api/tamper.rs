@@ -331,6 +331,27 @@ async fn checkpoints_are_signed_at_every_state_change_and_never_change(app: Test
         assert!(result.is_err(), "a signed checkpoint changed");
     }
     assert_eq!(checkpoints(&app, &ran.auditor).await[0], kept[0]);
+
+    // The OpenAPI document lists the route and every redactable action,
+    // and only those (the contract's closed list).
+    let doc: Value = app
+        .get("/api/v1/openapi.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["paths"]["/api/v1/audit-log/checkpoints"]["get"].is_object());
+    let described = doc["components"]["schemas"]["AuditEvent"]["description"]
+        .as_str()
+        .unwrap();
+    let flat = described.split_whitespace().collect::<Vec<_>>().join(" ");
+    let after = flat.split("Redactable actions: ").nth(1).unwrap();
+    let listed: Vec<&str> = after.split(". ").next().unwrap().split(", ").collect();
+    assert_eq!(
+        listed,
+        ballotbox::audit::model::REDACTABLE_ACTIONS,
+        "{described}"
+    );
 }
 
 async fn head_is_checkpointed_on_an_interval(backend: Backend) {

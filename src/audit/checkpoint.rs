@@ -199,17 +199,24 @@ pub fn page(
 }
 
 /// One pass of the timer: signs what is pending, and fixes the head when the
-/// chain moved past the last checkpoint and the interval has passed.
+/// chain moved past the last checkpoint and the interval has passed. Looks
+/// first without a write transaction, so an idle server never takes
+/// SQLite's write lock.
 pub fn tick(conn: &mut DbConnection, signer: &Signer, interval: Duration) -> Result<(), ApiError> {
-    write_tx(conn, |c| {
-        sign_pending(c, signer)?;
+    let due = |c: &mut DbConnection| -> Result<(bool, bool), ApiError> {
+        let pending = k::audit_checkpoints
+            .filter(k::signature.is_null())
+            .select(k::seq)
+            .first::<i64>(c)
+            .optional()?
+            .is_some();
         let last: Option<(i64, Time)> = k::audit_checkpoints
             .order(k::seq.desc())
             .select((k::seq, k::at))
             .first(c)
             .optional()?;
         let head: Option<i64> = a::audit_events.select(diesel::dsl::max(a::seq)).first(c)?;
-        let due = match (last, head) {
+        let head_due = match (last, head) {
             (_, None) => false,
             (None, Some(_)) => true,
             (Some((seq, at)), Some(head)) => {
@@ -217,7 +224,15 @@ pub fn tick(conn: &mut DbConnection, signer: &Signer, interval: Duration) -> Res
                 head > seq && age.to_std().unwrap_or_default() >= interval
             }
         };
-        if due {
+        Ok((pending, head_due))
+    };
+    if due(conn)? == (false, false) {
+        return Ok(());
+    }
+    write_tx(conn, |c| {
+        let (_, head_due) = due(c)?;
+        sign_pending(c, signer)?;
+        if head_due {
             checkpoint_head(c, signer)?;
         }
         Ok(())

@@ -29,9 +29,11 @@ fn wrong_state(row: &ElectionRow, action: &str) -> ApiError {
 
 /// `closed → tallied`: checks the stored ballots against their hashes and
 /// the Merkle root fixed at close (refusing with `integrity.failed` on any
-/// mismatch), counts every question and stores one signed results document. The ballots are read page by page before the write transaction
-/// (a closed election's ballots cannot change); the transition, the results
-/// row and the `election.tallied` event then commit together. A concurrent
+/// mismatch), counts every question and stores one signed results
+/// document. The ballots are streamed once, in tracking-code order, before
+/// the write transaction (a closed election's ballots cannot change); the
+/// transition, the results row and the `election.tallied` event then
+/// commit together. A concurrent
 /// second tally loses the conditional transition and gets 409.
 pub async fn tally(
     state: &AppState,

@@ -1,15 +1,12 @@
-//! Errors. Services return [`ApiError`]; it is mapped once, here, to an RFC 9457
-//! problem document. Internal causes go to the log, never to the client.
+//! The domain error: what services, repos, the CLI and the password hasher
+//! return. It knows no HTTP; `http::errors` maps it to a status and an
+//! RFC 9457 problem document, once. Internal causes are for the log, never
+//! for the client.
 
-use actix_web::http::{header, StatusCode};
-use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// Media type of every error body.
-pub const PROBLEM_JSON: &str = "application/problem+json";
-
-/// One invalid field in a `422` answer.
+/// One invalid field of an input.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct FieldError {
     pub field: String,
@@ -25,23 +22,13 @@ impl FieldError {
     }
 }
 
-/// An RFC 9457 problem document.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Problem {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub title: String,
-    pub status: u16,
-    pub detail: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<FieldError>>,
-}
-
-/// The error every handler and service returns.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+/// Why an operation was refused or failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AppError {
+    /// The input is malformed (not merely invalid: see `Validation`).
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// No live session behind the caller's token.
     #[error("unauthorized")]
     Unauthorized,
     /// Login failed: one answer whether the email or the password was wrong.
@@ -49,6 +36,7 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("invalid invitation")]
     InvalidInvitation,
+    /// The caller's roles do not allow this.
     #[error("forbidden")]
     Forbidden,
     #[error("not found")]
@@ -58,193 +46,97 @@ pub enum ApiError {
     /// Stored data no longer matches what was committed (a `409`).
     #[error("integrity: {0}")]
     Integrity(String),
-    #[error("payload too large")]
-    PayloadTooLarge,
-    #[error("unsupported media type")]
-    UnsupportedMediaType,
-    #[error("request timeout")]
-    RequestTimeout,
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
+    /// The database cannot be reached or is too busy.
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
 
-impl ApiError {
+impl AppError {
     pub fn conflict(detail: impl Into<String>) -> Self {
-        ApiError::Conflict(detail.into())
+        AppError::Conflict(detail.into())
     }
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        ApiError::BadRequest(detail.into())
+        AppError::BadRequest(detail.into())
     }
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        ApiError::Internal(cause.to_string())
+        AppError::Internal(cause.to_string())
     }
-    /// A `422` with a single field error.
+    /// A validation failure of a single field.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError::Validation(vec![FieldError::new(field, message)])
-    }
-
-    fn slug_and_detail(&self) -> (&'static str, String) {
-        match self {
-            ApiError::BadRequest(d) => ("bad-request", d.clone()),
-            ApiError::Unauthorized => (
-                "unauthorized",
-                "A valid bearer access token is required.".into(),
-            ),
-            ApiError::InvalidCredentials => {
-                ("invalid-credentials", "Invalid email or password.".into())
-            }
-            ApiError::InvalidInvitation => (
-                "invalid-invitation",
-                "The invitation is unknown, already used or expired.".into(),
-            ),
-            ApiError::Forbidden => (
-                "forbidden",
-                "Your role does not allow this operation.".into(),
-            ),
-            ApiError::NotFound => ("not-found", "No such resource.".into()),
-            ApiError::Conflict(d) => ("conflict", d.clone()),
-            ApiError::Integrity(d) => ("integrity", d.clone()),
-            ApiError::PayloadTooLarge => (
-                "payload-too-large",
-                "The request body is over the configured limit.".into(),
-            ),
-            ApiError::UnsupportedMediaType => (
-                "unsupported-media-type",
-                "Send the body as application/json.".into(),
-            ),
-            ApiError::RequestTimeout => (
-                "request-timeout",
-                "The request body did not arrive in time.".into(),
-            ),
-            ApiError::Validation(_) => (
-                "validation",
-                "The request is well-formed but some fields are invalid.".into(),
-            ),
-            ApiError::TooManyRequests { retry_after_secs } => (
-                "too-many-requests",
-                format!("Too many attempts; retry after {retry_after_secs} seconds."),
-            ),
-            ApiError::Unavailable(_) => (
-                "unavailable",
-                "The database is unavailable; try again shortly.".into(),
-            ),
-            ApiError::Internal(_) => ("internal", "An internal error occurred.".into()),
-        }
+        AppError::Validation(vec![FieldError::new(field, message)])
     }
 }
 
-/// The `type` URI of a problem kind.
-pub fn problem_type(slug: &str) -> String {
-    format!("urn:ballotbox:problem:{slug}")
-}
+/// A request's input as parsed, or why it could not be. A service takes it
+/// and opens it only after confirming the caller, so that who may call is
+/// answered before what was sent: 401 and 403 come before 400 and 422.
+#[derive(Debug)]
+pub struct Input<T>(Result<T, AppError>);
 
-/// Builds a problem response for any status (also used for actix's own errors).
-pub fn problem_response(
-    status: StatusCode,
-    slug: &str,
-    detail: String,
-    errors: Option<Vec<FieldError>>,
-) -> HttpResponse {
-    let problem = Problem {
-        kind: problem_type(slug),
-        title: status.canonical_reason().unwrap_or("Error").to_string(),
-        status: status.as_u16(),
-        detail,
-        errors,
-    };
-    let mut builder = HttpResponse::build(status);
-    builder.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
-    if status == StatusCode::UNAUTHORIZED {
-        builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
-    }
-    builder.body(serde_json::to_string(&problem).unwrap_or_default())
-}
-
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized | ApiError::InvalidCredentials | ApiError::InvalidInvitation => {
-                StatusCode::UNAUTHORIZED
-            }
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) | ApiError::Integrity(_) => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+impl<T> Input<T> {
+    pub fn new(parsed: Result<T, AppError>) -> Self {
+        Input(parsed)
     }
 
-    fn error_response(&self) -> HttpResponse {
-        match self {
-            ApiError::Internal(cause) => log::error!("internal error: {cause}"),
-            ApiError::Unavailable(cause) => log::warn!("database unavailable: {cause}"),
-            _ => {}
-        }
-        let (slug, detail) = self.slug_and_detail();
-        let errors = match self {
-            ApiError::Validation(errors) => Some(errors.clone()),
-            _ => None,
-        };
-        let mut response = problem_response(self.status_code(), slug, detail, errors);
-        if let ApiError::TooManyRequests { retry_after_secs } = self {
-            if let Ok(value) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-        }
-        response
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Input<U> {
+        Input(self.0.map(f))
+    }
+
+    /// The input, or the error that parsing it gave.
+    pub fn open(self) -> Result<T, AppError> {
+        self.0
+    }
+
+    /// The input by reference (for a task that may run twice).
+    pub fn get(&self) -> Result<&T, AppError> {
+        self.0.as_ref().map_err(Clone::clone)
     }
 }
 
-impl From<diesel::result::Error> for ApiError {
+impl<T> From<T> for Input<T> {
+    fn from(value: T) -> Self {
+        Input(Ok(value))
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind as K, Error as E};
         match e {
-            E::NotFound => ApiError::NotFound,
+            E::NotFound => AppError::NotFound,
             E::DatabaseError(K::UniqueViolation, _) => {
-                ApiError::conflict("This conflicts with an existing record.")
+                AppError::conflict("This conflicts with an existing record.")
             }
             E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, info) => {
-                ApiError::Unavailable(info.message().to_string())
+                AppError::Unavailable(info.message().to_string())
             }
             // SQLite reports a lock it waited on past its busy timeout this way.
             E::DatabaseError(_, ref info)
                 if info.message().contains("database is locked")
                     || info.message().contains("database is busy") =>
             {
-                ApiError::Unavailable(info.message().to_string())
+                AppError::Unavailable(info.message().to_string())
             }
-            other => ApiError::Internal(other.to_string()),
+            other => AppError::Internal(other.to_string()),
         }
     }
 }
 
-impl From<diesel::r2d2::PoolError> for ApiError {
+impl From<diesel::r2d2::PoolError> for AppError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
-        ApiError::Unavailable(e.to_string())
+        AppError::Unavailable(e.to_string())
     }
 }
 
-impl From<actix_web::error::BlockingError> for ApiError {
-    fn from(e: actix_web::error::BlockingError) -> Self {
-        ApiError::Internal(e.to_string())
-    }
-}
-
-impl From<validator::ValidationErrors> for ApiError {
+impl From<validator::ValidationErrors> for AppError {
     fn from(errors: validator::ValidationErrors) -> Self {
-        ApiError::Validation(field_errors(&errors, ""))
+        AppError::Validation(field_errors(&errors, ""))
     }
 }
 

@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
         description = "Online voting: elections, voter rolls, secret ballots, signed and verifiable results. Errors are RFC 9457 problem documents (application/problem+json).",
         version = "1"
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    components(schemas(crate::http::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth)
 )]
 struct BaseApi;

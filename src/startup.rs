@@ -77,7 +77,7 @@ fn register_signing_key(pool: &DbPool, signer: &crate::crypto::Signer) -> Result
         )
         .map(|_| ())
     })
-    .map_err(|e: crate::error::ApiError| StartupError(format!("recording the signing key: {e}")))
+    .map_err(|e: crate::error::AppError| StartupError(format!("recording the signing key: {e}")))
 }
 
 pub struct Application {
@@ -121,7 +121,10 @@ impl Application {
             definitions: Default::default(),
             boards: Default::default(),
         };
-        crate::elections::scheduler::spawn(&state);
+        crate::elections::scheduler::spawn(
+            state.pool.clone(),
+            state.settings.scheduler.interval_ms,
+        );
         crate::audit::checkpoint::spawn(&state);
         let server = run(listener, state.clone())?;
         Ok(Self {

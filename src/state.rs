@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use crate::auth::password::Passwords;
 use crate::ballots::board::BoardCache;
-use crate::ballots::definition::DefinitionCache;
 use crate::config::Settings;
 use crate::crypto::Keys;
 use crate::db::DbPool;
+use crate::elections::definition::DefinitionCache;
 
 /// Application state, cloned cheaply into each worker.
 #[derive(Clone)]
@@ -20,4 +20,14 @@ pub struct AppState {
     pub definitions: Arc<DefinitionCache>,
     /// Merkle trees of closed elections (immutable).
     pub boards: Arc<BoardCache>,
+}
+
+impl AppState {
+    /// What the auth service needs to issue tokens.
+    pub fn issuer(&self) -> crate::auth::service::Issuer<'_> {
+        crate::auth::service::Issuer {
+            keys: &self.keys,
+            settings: &self.settings.auth,
+        }
+    }
 }

@@ -24,7 +24,7 @@ use crate::db::schema::audit_checkpoints::dsl as k;
 use crate::db::schema::audit_events::dsl as a;
 use crate::db::types::Time;
 use crate::db::{self, write_tx, DbConnection};
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::state::AppState;
 
 /// Actions whose event is checkpointed in its own transaction: every
@@ -113,7 +113,7 @@ pub fn insert_pending(conn: &mut DbConnection, seq: i64, hash: &str, at: Time) -
 
 /// Signs every pending checkpoint; a row another server signed first is
 /// left as it is (the update is conditional).
-pub fn sign_pending(conn: &mut DbConnection, signer: &Signer) -> Result<usize, ApiError> {
+pub fn sign_pending(conn: &mut DbConnection, signer: &Signer) -> Result<usize, AppError> {
     let rows: Vec<CheckpointRow> = k::audit_checkpoints
         .filter(k::signature.is_null())
         .order(k::seq.asc())
@@ -144,7 +144,7 @@ pub fn sign_pending(conn: &mut DbConnection, signer: &Signer) -> Result<usize, A
 pub fn checkpoint_head(
     conn: &mut DbConnection,
     signer: &Signer,
-) -> Result<Option<Checkpoint>, ApiError> {
+) -> Result<Option<Checkpoint>, AppError> {
     super::service::lock_chain(conn)?;
     let head: Option<(i64, String)> = a::audit_events
         .order(a::seq.desc())
@@ -168,7 +168,7 @@ pub fn checkpoint_head(
 }
 
 /// A signed checkpoint by sequence number.
-pub fn find(conn: &mut DbConnection, seq: i64) -> Result<Option<Checkpoint>, ApiError> {
+pub fn find(conn: &mut DbConnection, seq: i64) -> Result<Option<Checkpoint>, AppError> {
     Ok(k::audit_checkpoints
         .find(seq)
         .select(CheckpointRow::as_select())
@@ -182,7 +182,7 @@ pub fn page(
     conn: &mut DbConnection,
     after: Option<i64>,
     limit: i64,
-) -> Result<Vec<Checkpoint>, ApiError> {
+) -> Result<Vec<Checkpoint>, AppError> {
     let mut q = k::audit_checkpoints
         .filter(k::signature.is_not_null())
         .select(CheckpointRow::as_select())
@@ -202,8 +202,8 @@ pub fn page(
 /// chain moved past the last checkpoint and the interval has passed. Looks
 /// first without a write transaction, so an idle server never takes
 /// SQLite's write lock.
-pub fn tick(conn: &mut DbConnection, signer: &Signer, interval: Duration) -> Result<(), ApiError> {
-    let due = |c: &mut DbConnection| -> Result<(bool, bool), ApiError> {
+pub fn tick(conn: &mut DbConnection, signer: &Signer, interval: Duration) -> Result<(), AppError> {
+    let due = |c: &mut DbConnection| -> Result<(bool, bool), AppError> {
         let pending = k::audit_checkpoints
             .filter(k::signature.is_null())
             .select(k::seq)
@@ -257,16 +257,20 @@ pub fn spawn(state: &AppState) {
     });
 }
 
-/// Signs what is pending, then reads a page (for `GET .../checkpoints`).
+/// Signs what is pending, then reads a page (for `GET .../checkpoints`),
+/// once the caller is confirmed as staff.
 pub async fn list(
-    state: &AppState,
-    params: crate::http::paging::PageParams,
-) -> Result<crate::http::paging::Page<Checkpoint>, ApiError> {
-    use crate::http::paging::Page;
+    pool: &crate::db::DbPool,
+    signer: &Signer,
+    staff: &crate::auth::AuthCheck,
+    params: crate::paging::PageParams,
+) -> Result<crate::paging::Page<Checkpoint>, AppError> {
+    use crate::paging::Page;
     let limit = params.limit();
     let after = params.after_as::<i64>()?;
-    let signer = state.keys.signer.clone();
-    db::run(&state.pool, move |c| {
+    let (signer, staff) = (signer.clone(), staff.clone());
+    db::run(pool, move |c| {
+        staff.check(c)?;
         write_tx(c, |c| sign_pending(c, &signer))?;
         let rows = page(c, after, limit + 1)?;
         Ok(Page::from_rows(rows, limit, |cp: &Checkpoint| {

@@ -9,8 +9,8 @@ use super::model::AuditEvent;
 use super::service;
 use crate::auth::Staff;
 use crate::elections::ElectionId;
-use crate::error::{ApiError, Problem};
-use crate::http::paging::{Page, PageParams};
+use crate::http::{ApiError, Problem};
+use crate::paging::{Page, PageParams};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -45,7 +45,7 @@ pub async fn list_audit_log(
     state: web::Data<AppState>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(service::list(&state, &staff, None, page.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(service::list(&state.pool, &staff, None, page.into_inner()).await?))
 }
 
 /// One election's audit events in chain order, paged by cursor. They are a
@@ -62,8 +62,15 @@ pub async fn list_election_audit_log(
     id: web::Path<ElectionId>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok()
-        .json(service::list(&state, &staff, Some(id.into_inner()), page.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        service::list(
+            &state.pool,
+            &staff,
+            Some(id.into_inner()),
+            page.into_inner(),
+        )
+        .await?,
+    ))
 }
 
 /// Signed checkpoints of the chain head, oldest first, paged by cursor.
@@ -78,9 +85,10 @@ pub async fn list_election_audit_log(
     (status = 422, description = "A cursor not from this API", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn list_checkpoints(
-    _staff: Staff,
+    staff: Staff,
     state: web::Data<AppState>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(checkpoint::list(&state, page.into_inner()).await?))
+    let page = checkpoint::list(&state.pool, &state.keys.signer, &staff, page.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(page))
 }

@@ -9,7 +9,7 @@ use crate::db::schema::audit_events::dsl as a;
 use crate::db::types::Time;
 use crate::db::{is_pg, DbConnection};
 use crate::elections::ElectionId;
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::users::UserId;
 
 /// Any fixed number: the PostgreSQL advisory lock that serialises appends, so
@@ -35,7 +35,7 @@ pub fn record(
     action: &str,
     election: Option<ElectionId>,
     details: serde_json::Value,
-) -> Result<AuditEvent, ApiError> {
+) -> Result<AuditEvent, AppError> {
     lock_chain(conn)?;
     let last: Option<(i64, String)> = a::audit_events
         .order(a::seq.desc())
@@ -48,7 +48,7 @@ pub fn record(
     };
     let at = Time::now();
     // Details are stored in canonical form, so the stored text is what was hashed.
-    let details_text = String::from_utf8(canonical_json(&details)).map_err(ApiError::internal)?;
+    let details_text = String::from_utf8(canonical_json(&details)).map_err(AppError::internal)?;
     let mut event = AuditEvent::from_row(AuditRow {
         seq,
         at,
@@ -83,23 +83,24 @@ pub fn record(
 /// `audit.read` event in the same transaction, so whoever reads the log is
 /// in it; later pages are not, so paging always ends.
 pub async fn list(
-    state: &crate::state::AppState,
-    reader: &crate::auth::AuthUser,
+    pool: &crate::db::DbPool,
+    reader: &crate::auth::AuthCheck,
     election: Option<ElectionId>,
-    page: crate::http::paging::PageParams,
-) -> Result<crate::http::paging::Page<AuditEvent>, ApiError> {
-    use crate::http::paging::Page;
+    page: crate::paging::PageParams,
+) -> Result<crate::paging::Page<AuditEvent>, AppError> {
+    use crate::paging::Page;
     let limit = page.limit();
     let after = page
         .after()?
         .map(|c| c.parse::<i64>())
         .transpose()
-        .map_err(|_| ApiError::invalid("cursor", "is not a cursor from this API"))?;
-    let actor = reader.id;
-    crate::db::run(&state.pool, move |c| {
-        let read = |c: &mut DbConnection| -> Result<Page<AuditEvent>, ApiError> {
+        .map_err(|_| AppError::invalid("cursor", "is not a cursor from this API"))?;
+    let reader = reader.clone();
+    crate::db::run(pool, move |c| {
+        let actor = reader.check(c)?.id;
+        let read = |c: &mut DbConnection| -> Result<Page<AuditEvent>, AppError> {
             if let Some(id) = election {
-                crate::elections::repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
+                crate::elections::repo::find_election(c, id)?.ok_or(AppError::NotFound)?;
             }
             let rows = super::repo::page(c, election, after, limit + 1)?;
             let events = rows.into_iter().map(AuditEvent::from_row).collect();
@@ -131,7 +132,7 @@ pub async fn list(
 }
 
 /// Whether a `key.registered` event names this key id already.
-pub fn key_registered(conn: &mut DbConnection, kid: &str) -> Result<bool, ApiError> {
+pub fn key_registered(conn: &mut DbConnection, kid: &str) -> Result<bool, AppError> {
     let details: Vec<String> = a::audit_events
         .filter(a::action.eq("key.registered"))
         .select(a::details)

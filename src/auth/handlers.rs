@@ -6,11 +6,11 @@ use utoipa::OpenApi;
 use super::dto::{
     ActivateRequest, ChangePasswordRequest, LoginRequest, RefreshRequest, TokenResponse,
 };
-use super::identity::AuthUser;
+use super::identity::SignedIn;
 use super::service;
-use crate::error::{ApiError, Problem};
+use crate::http::{ApiError, JsonBody, Problem};
 use crate::state::AppState;
-use crate::users::{service as users, User};
+use crate::users::User;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -49,7 +49,15 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let ip = req.peer_addr().map(|a| a.ip().to_string());
     let body = body.into_inner();
-    let tokens = service::login(&state, body.email, body.password, ip).await?;
+    let tokens = service::login(
+        &state.pool,
+        &state.passwords,
+        state.issuer(),
+        body.email,
+        body.password,
+        ip,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(tokens))
 }
 
@@ -62,7 +70,8 @@ pub async fn refresh(
     state: web::Data<AppState>,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let tokens = service::refresh(&state, body.into_inner().refresh_token).await?;
+    let tokens =
+        service::refresh(&state.pool, state.issuer(), body.into_inner().refresh_token).await?;
     Ok(HttpResponse::Ok().json(tokens))
 }
 
@@ -73,11 +82,11 @@ pub async fn refresh(
     (status = 401, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn logout(
-    user: AuthUser,
+    user: SignedIn,
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: JsonBody<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    service::logout(&state, &user, body.into_inner().refresh_token).await?;
+    service::logout(&state.pool, &user, body.0.map(|b| b.refresh_token)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -92,7 +101,14 @@ pub async fn activate(
     body: web::Json<ActivateRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let tokens = service::activate(&state, body.invitation_token, body.password).await?;
+    let tokens = service::activate(
+        &state.pool,
+        &state.passwords,
+        state.issuer(),
+        body.invitation_token,
+        body.password,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(tokens))
 }
 
@@ -101,8 +117,8 @@ pub async fn activate(
     (status = 200, body = User),
     (status = 401, body = Problem, content_type = "application/problem+json"),
 ))]
-pub async fn get_me(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let me = users::get_user(&state.pool, user.id).await?;
+pub async fn get_me(user: SignedIn, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let me = service::me(&state.pool, &user).await?;
     Ok(HttpResponse::Ok().json(me))
 }
 
@@ -114,11 +130,11 @@ pub async fn get_me(user: AuthUser, state: web::Data<AppState>) -> Result<HttpRe
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn change_password(
-    user: AuthUser,
+    user: SignedIn,
     state: web::Data<AppState>,
-    body: web::Json<ChangePasswordRequest>,
+    body: JsonBody<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    service::change_password(&state, &user, body.current_password, body.new_password).await?;
+    let passwords = body.0.map(|b| (b.current_password, b.new_password));
+    service::change_password(&state.pool, &state.passwords, &user, passwords).await?;
     Ok(HttpResponse::NoContent().finish())
 }

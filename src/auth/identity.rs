@@ -1,12 +1,10 @@
-//! Authentication middleware and the authorization extractors built on it.
-//! The middleware verifies the bearer token and checks its session against
-//! the database (one indexed read), so logout, a password change, disabling
-//! a user or removing a role takes effect on the very next request. Handlers
-//! then name who may call them: `async fn open_election(admin: Admin, ...)`.
-//!
-//! Casting is the one exception, for speed: its middleware step verifies the
-//! token only, and `ballots::service::cast` checks the session inside its own
-//! database task (one hop and one pooled connection per ballot).
+//! The HTTP side of authentication. The middleware only verifies the bearer
+//! token (signature, expiry, issuer, audience) and stores its claims: no
+//! database. The extractors turn those claims into an [`AuthCheck`] naming
+//! the roles a route needs, so that a handler shows who may call it in its
+//! signature (`async fn open_election(admin: Admin, ...)`); the service then
+//! confirms session and roles inside its own database task. Every route is
+//! treated the same way: no path is special.
 
 use std::future::{ready, Ready};
 
@@ -16,42 +14,18 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
-use super::service;
+use super::caller::AuthCheck;
 use super::tokens::{verify_access_token, Claims};
-use super::SessionId;
-use crate::error::ApiError;
+use crate::error::AppError;
+use crate::http::ApiError;
 use crate::state::AppState;
-use crate::users::{Role, UserId};
+use crate::users::Role;
 
-/// The caller, as the database sees them now.
+/// What the middleware found in `Authorization`.
 #[derive(Debug, Clone)]
-pub struct AuthUser {
-    pub id: UserId,
-    pub session: SessionId,
-    pub roles: Vec<Role>,
-}
-
-impl AuthUser {
-    pub fn has(&self, role: Role) -> bool {
-        self.roles.contains(&role)
-    }
-}
-
-/// What the middleware found for this request.
-#[derive(Debug, Clone)]
-enum Identity {
-    User(AuthUser),
-    /// A verified token whose session the handler checks itself.
-    Token(Claims),
+enum Bearer {
+    Verified(Claims),
     Invalid,
-    Unavailable,
-}
-
-/// Whether the handler checks the session itself: casting a ballot.
-fn handler_checks_session(req: &ServiceRequest) -> bool {
-    req.method() == actix_web::http::Method::POST
-        && req.path().starts_with("/api/v1/elections/")
-        && req.path().ends_with("/ballots")
 }
 
 /// Verifies `Authorization: Bearer` when present and records the outcome.
@@ -67,112 +41,73 @@ pub async fn authenticate(
             .map(str::to_owned)
     });
     if let Some(bearer) = bearer {
-        let deferred = handler_checks_session(&req);
-        let identity = match (bearer, req.app_data::<web::Data<AppState>>()) {
-            (Some(token), Some(state)) => identify(state, &token, deferred).await,
-            _ => Identity::Invalid,
+        let verified = match (bearer, req.app_data::<web::Data<AppState>>()) {
+            (Some(token), Some(state)) => {
+                verify_access_token(&state.keys, &state.settings.auth, &token)
+            }
+            _ => None,
         };
-        req.extensions_mut().insert(identity);
+        req.extensions_mut()
+            .insert(verified.map_or(Bearer::Invalid, Bearer::Verified));
     }
     next.call(req).await
 }
 
-async fn identify(state: &AppState, token: &str, deferred: bool) -> Identity {
-    let Some(claims) = verify_access_token(&state.keys, &state.settings.auth, token) else {
-        return Identity::Invalid;
-    };
-    if deferred {
-        return Identity::Token(claims);
-    }
-    match service::check_session(&state.pool, claims.sub, claims.sid).await {
-        Ok(user) => Identity::User(user),
-        Err(ApiError::Unavailable(_)) => Identity::Unavailable,
-        Err(_) => Identity::Invalid,
+/// The check a route needs, from the verified claims; 401 without them.
+fn auth_check(req: &HttpRequest, any_of: &'static [Role]) -> Result<AuthCheck, ApiError> {
+    match req.extensions().get::<Bearer>() {
+        Some(Bearer::Verified(claims)) => Ok(AuthCheck::new(claims, any_of)),
+        _ => Err(AppError::Unauthorized.into()),
     }
 }
 
-impl FromRequest for AuthUser {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(match req.extensions().get::<Identity>() {
-            Some(Identity::User(user)) => Ok(user.clone()),
-            Some(Identity::Unavailable) => Err(ApiError::Unavailable("session check".into())),
-            _ => Err(ApiError::Unauthorized),
-        })
-    }
-}
-
-/// A verified access token that claims the voter role, for casting: the
-/// session and the role are checked again against the database in the
-/// cast's own task. A token without the voter role is 403 at once.
-#[derive(Debug, Clone)]
-pub struct VoterToken(pub Claims);
-
-impl FromRequest for VoterToken {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(match req.extensions().get::<Identity>() {
-            Some(Identity::Token(c)) if c.roles.contains(&Role::Voter) => Ok(VoterToken(c.clone())),
-            Some(Identity::Token(_)) => Err(ApiError::Forbidden),
-            _ => Err(ApiError::Unauthorized),
-        })
-    }
-}
-
-macro_rules! role_guard {
-    ($(#[$doc:meta])* $name:ident, $($role:expr),+) => {
+macro_rules! caller {
+    ($(#[$doc:meta])* $name:ident, [$($role:expr),*]) => {
         $(#[$doc])*
         #[derive(Debug, Clone)]
-        pub struct $name(pub AuthUser);
+        pub struct $name(pub AuthCheck);
 
         impl FromRequest for $name {
             type Error = ApiError;
             type Future = Ready<Result<Self, ApiError>>;
 
-            fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-                let user = match AuthUser::from_request(req, payload).into_inner() {
-                    Ok(user) => user,
-                    Err(e) => return ready(Err(e)),
-                };
-                if [$($role),+].iter().any(|r| user.has(*r)) {
-                    ready(Ok($name(user)))
-                } else {
-                    ready(Err(ApiError::Forbidden))
-                }
+            fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+                const ROLES: &[Role] = &[$($role),*];
+                ready(auth_check(req, ROLES).map($name))
             }
         }
 
         impl std::ops::Deref for $name {
-            type Target = AuthUser;
-            fn deref(&self) -> &AuthUser {
+            type Target = AuthCheck;
+            fn deref(&self) -> &AuthCheck {
                 &self.0
             }
         }
     };
 }
 
-role_guard!(
+caller!(
+    /// Any signed-in user.
+    SignedIn,
+    []
+);
+caller!(
     /// A caller holding the admin role.
     Admin,
-    Role::Admin
+    [Role::Admin]
 );
-role_guard!(
+caller!(
     /// A caller holding the voter role.
     Voter,
-    Role::Voter
+    [Role::Voter]
 );
-role_guard!(
+caller!(
     /// A caller holding the auditor role.
     Auditor,
-    Role::Auditor
+    [Role::Auditor]
 );
-role_guard!(
+caller!(
     /// An admin or an auditor: those who oversee every election.
     Staff,
-    Role::Admin,
-    Role::Auditor
+    [Role::Admin, Role::Auditor]
 );

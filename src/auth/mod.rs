@@ -2,6 +2,7 @@
 //! access tokens bound to database sessions, rotating refresh tokens,
 //! invitations and login throttling.
 
+pub mod caller;
 pub mod dto;
 pub mod handlers;
 pub mod identity;
@@ -12,5 +13,6 @@ pub mod service;
 pub mod throttle;
 pub mod tokens;
 
-pub use identity::{Admin, Auditor, AuthUser, Staff, Voter, VoterToken};
+pub use caller::{AuthCheck, AuthUser};
+pub use identity::{Admin, Auditor, SignedIn, Staff, Voter};
 pub use model::SessionId;

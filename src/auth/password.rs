@@ -3,17 +3,17 @@
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 
 use crate::config::AuthSettings;
-use crate::error::ApiError;
+use crate::error::AppError;
 
 /// Passwords are 12 to 128 characters, never truncated.
 pub const MIN_LEN: usize = 12;
 pub const MAX_LEN: usize = 128;
 
 /// The password rule, as a field error for `field`.
-pub fn check_password(field: &str, password: &str) -> Result<(), ApiError> {
+pub fn check_password(field: &str, password: &str) -> Result<(), AppError> {
     let n = password.chars().count();
     if !(MIN_LEN..=MAX_LEN).contains(&n) {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             field,
             format!("must be {MIN_LEN} to {MAX_LEN} characters long"),
         ));
@@ -44,11 +44,11 @@ impl Hasher {
     }
 
     /// A PHC string with a fresh random salt.
-    pub fn hash(&self, password: &str) -> Result<String, ApiError> {
+    pub fn hash(&self, password: &str) -> Result<String, AppError> {
         self.argon2()
             .hash_password(password.as_bytes())
             .map(|h| h.to_string())
-            .map_err(ApiError::internal)
+            .map_err(AppError::internal)
     }
 
     /// Whether `password` matches `phc` (any argon2 variant and parameters).
@@ -124,24 +124,24 @@ impl Passwords {
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Hasher) -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
+    ) -> Result<T, AppError> {
         let (done, result) = tokio::sync::oneshot::channel();
         self.jobs
             .send(Box::new(move |h| {
                 let _ = done.send(work(h));
             }))
-            .map_err(ApiError::internal)?;
-        result.await.map_err(ApiError::internal)
+            .map_err(AppError::internal)?;
+        result.await.map_err(AppError::internal)
     }
 
     /// A fresh PHC string for `password`.
-    pub async fn hash(&self, password: String) -> Result<String, ApiError> {
+    pub async fn hash(&self, password: String) -> Result<String, AppError> {
         self.run(move |h| h.hash(&password)).await?
     }
 
     /// Verifies against `phc`, or against the dummy hash when there is none
     /// (always false then, at the same cost).
-    pub async fn verify(&self, password: String, phc: Option<String>) -> Result<bool, ApiError> {
+    pub async fn verify(&self, password: String, phc: Option<String>) -> Result<bool, AppError> {
         let real = phc.is_some();
         let phc = phc.unwrap_or_else(|| self.dummy.clone());
         let ok = self.run(move |h| h.verify(&password, &phc)).await?;

@@ -32,11 +32,26 @@ pub fn find_session_facts(
         .load(conn)
 }
 
-pub fn insert_session(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<()> {
+/// Opens a new session for `user` until `expires_at`: the one place a
+/// session row is made (logins, activations, and the seeding of the tests
+/// and the load generator).
+pub fn create_session(
+    conn: &mut DbConnection,
+    user: UserId,
+    now: Time,
+    expires_at: Time,
+) -> QueryResult<SessionId> {
+    let id = SessionId::new();
     diesel::insert_into(sessions::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+        .values(&SessionRow {
+            id,
+            user_id: user,
+            created_at: now,
+            expires_at,
+            revoked_at: None,
+        })
+        .execute(conn)?;
+    Ok(id)
 }
 
 pub fn extend_session(conn: &mut DbConnection, sid: SessionId, until: Time) -> QueryResult<()> {

@@ -2,74 +2,37 @@
 
 use chrono::Duration;
 
+use super::caller::AuthCheck;
 use super::dto::TokenResponse;
-use super::identity::AuthUser;
-use super::model::{RefreshTokenId, RefreshTokenRow, SessionId, SessionRow};
+use super::model::{RefreshTokenId, RefreshTokenRow, SessionId};
+use super::password::Passwords;
 use super::tokens::{hash_token, issue_access_token, random_token};
 use super::{password::check_password, repo, throttle};
+use crate::config::AuthSettings;
+use crate::crypto::Keys;
 use crate::db::types::Time;
 use crate::db::{self, write_tx, DbConnection, DbPool};
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::error::{AppError, Input};
 use crate::users::model::normalize_email;
-use crate::users::{repo as users_repo, service as users, Role, User, UserId};
+use crate::users::{repo as users_repo, service as users, User, UserId};
 
-/// The per-request session check: the session is live, belongs to the
-/// token's user, the user is enabled; roles as they are now.
-pub async fn check_session(
-    pool: &DbPool,
-    uid: UserId,
-    sid: SessionId,
-) -> Result<AuthUser, ApiError> {
-    db::run(pool, move |c| check_session_on(c, uid, sid)).await
+/// What issuing tokens needs: the signing keys and the auth settings.
+#[derive(Clone, Copy)]
+pub struct Issuer<'a> {
+    pub keys: &'a Keys,
+    pub settings: &'a AuthSettings,
 }
 
-/// The session check on a connection the caller already holds (casting runs
-/// it in its own blocking task: one hop, one connection per ballot).
-pub fn check_session_on(
+/// Creates a session and its first refresh token, valid `ttl_days`; returns
+/// the plain refresh token.
+pub fn start_session(
     conn: &mut DbConnection,
-    uid: UserId,
-    sid: SessionId,
-) -> Result<AuthUser, ApiError> {
-    let rows = repo::find_session_facts(conn, sid)?;
-    let now = Time::now();
-    let Some((owner, revoked, expires, disabled, _)) = rows.first() else {
-        return Err(ApiError::Unauthorized);
-    };
-    if *owner != uid || revoked.is_some() || *expires <= now || *disabled {
-        return Err(ApiError::Unauthorized);
-    }
-    let mut roles: Vec<Role> = rows
-        .iter()
-        .filter_map(|r| r.4.as_deref().and_then(Role::parse))
-        .collect();
-    roles.sort();
-    Ok(AuthUser {
-        id: uid,
-        session: sid,
-        roles,
-    })
-}
-
-/// Creates a session and its first refresh token; returns the plain token.
-fn start_session(
-    conn: &mut DbConnection,
-    state: &AppState,
     user: UserId,
+    ttl_days: i64,
     now: Time,
-) -> Result<(SessionId, String), ApiError> {
-    let sid = SessionId::new();
-    let expires = Time(now.0 + Duration::days(state.settings.auth.refresh_token_ttl_days));
-    repo::insert_session(
-        conn,
-        &SessionRow {
-            id: sid,
-            user_id: user,
-            created_at: now,
-            expires_at: expires,
-            revoked_at: None,
-        },
-    )?;
+) -> Result<(SessionId, String), AppError> {
+    let expires = Time(now.0 + Duration::days(ttl_days));
+    let sid = repo::create_session(conn, user, now, expires)?;
     let token = random_token();
     repo::insert_refresh_token(
         conn,
@@ -88,14 +51,14 @@ fn start_session(
 }
 
 fn token_response(
-    state: &AppState,
+    issuer: Issuer<'_>,
     user: User,
     sid: SessionId,
     refresh_token: String,
-) -> Result<TokenResponse, ApiError> {
-    let s = &state.settings.auth;
-    let access_token = issue_access_token(&state.keys, s, user.id, sid, &user.roles)
-        .map_err(ApiError::internal)?;
+) -> Result<TokenResponse, AppError> {
+    let s = issuer.settings;
+    let access_token = issue_access_token(issuer.keys, s, user.id, sid, &user.roles)
+        .map_err(AppError::internal)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
@@ -108,20 +71,22 @@ fn token_response(
 /// Email and password to tokens. Unknown email, wrong password, disabled or
 /// not yet activated account: the same 401, at the same cost.
 pub async fn login(
-    state: &AppState,
+    pool: &DbPool,
+    passwords: &Passwords,
+    issuer: Issuer<'_>,
     email: String,
     password: String,
     ip: Option<String>,
-) -> Result<TokenResponse, ApiError> {
+) -> Result<TokenResponse, AppError> {
     let normalized = normalize_email(&email);
     let key = throttle::account_key(&normalized);
-    let settings = state.settings.clone();
+    let settings = issuer.settings.clone();
     let (k, n) = (key.clone(), normalized.clone());
-    let row = db::run(&state.pool, move |c| {
+    let row = db::run(pool, move |c| {
         let now = Time::now();
         write_tx(c, |c| {
             if let Some(ip) = &ip {
-                throttle::hit_ip(c, ip, now, &settings.auth)?;
+                throttle::hit_ip(c, ip, now, &settings)?;
             }
             throttle::check_account(c, &k, now)
         })?;
@@ -129,42 +94,39 @@ pub async fn login(
     })
     .await?;
     let hash = row.as_ref().and_then(|r| r.password_hash.clone());
-    let verified = state
-        .passwords
-        .verify(password.clone(), hash.clone())
-        .await?;
+    let verified = passwords.verify(password.clone(), hash.clone()).await?;
     let row = match row {
         Some(row) if verified && !row.disabled => row,
         _ => {
-            let settings = state.settings.clone();
-            db::run(&state.pool, move |c| {
+            let settings = issuer.settings.clone();
+            db::run(pool, move |c| {
                 write_tx(c, |c| {
-                    throttle::record_failure(c, &key, Time::now(), &settings.auth)
+                    throttle::record_failure(c, &key, Time::now(), &settings)
                 })
             })
             .await?;
-            return Err(ApiError::InvalidCredentials);
+            return Err(AppError::InvalidCredentials);
         }
     };
     let rehash = match hash {
-        Some(h) if state.passwords.needs_rehash(&h) => Some(state.passwords.hash(password).await?),
+        Some(h) if passwords.needs_rehash(&h) => Some(passwords.hash(password).await?),
         _ => None,
     };
-    let st = state.clone();
-    let (user, sid, refresh) = db::run(&state.pool, move |c| {
+    let ttl = issuer.settings.refresh_token_ttl_days;
+    let (user, sid, refresh) = db::run(pool, move |c| {
         write_tx(c, |c| {
             let now = Time::now();
             throttle::clear(c, &key)?;
             if let Some(h) = &rehash {
                 users_repo::set_password_hash(c, row.id, h)?;
             }
-            let (sid, refresh) = start_session(c, &st, row.id, now)?;
+            let (sid, refresh) = start_session(c, row.id, ttl, now)?;
             let roles = users_repo::list_roles(c, row.id)?;
             Ok((User::from_row(row, roles), sid, refresh))
         })
     })
     .await?;
-    token_response(state, user, sid, refresh)
+    token_response(issuer, user, sid, refresh)
 }
 
 enum Rotation {
@@ -176,9 +138,13 @@ enum Rotation {
 
 /// Rotates a refresh token. A spent one revokes its whole family and the
 /// session it belongs to.
-pub async fn refresh(state: &AppState, token: String) -> Result<TokenResponse, ApiError> {
-    let st = state.clone();
-    let outcome = db::run(&state.pool, move |c| {
+pub async fn refresh(
+    pool: &DbPool,
+    issuer: Issuer<'_>,
+    token: String,
+) -> Result<TokenResponse, AppError> {
+    let ttl = issuer.settings.refresh_token_ttl_days;
+    let outcome = db::run(pool, move |c| {
         write_tx(c, |c| {
             let now = Time::now();
             let Some(old) = repo::find_refresh_token(c, &hash_token(&token))? else {
@@ -198,7 +164,7 @@ pub async fn refresh(state: &AppState, token: String) -> Result<TokenResponse, A
             else {
                 return Ok(Rotation::Invalid);
             };
-            let expires = Time(now.0 + Duration::days(st.settings.auth.refresh_token_ttl_days));
+            let expires = Time(now.0 + Duration::days(ttl));
             repo::insert_refresh_token(
                 c,
                 &RefreshTokenRow {
@@ -223,19 +189,25 @@ pub async fn refresh(state: &AppState, token: String) -> Result<TokenResponse, A
     })
     .await?;
     match outcome {
-        Rotation::Rotated(user, sid, token) => token_response(state, user, sid, token),
+        Rotation::Rotated(user, sid, token) => token_response(issuer, user, sid, token),
         Rotation::Reused => {
             log::warn!("refresh token reuse detected; family revoked");
-            Err(ApiError::Unauthorized)
+            Err(AppError::Unauthorized)
         }
-        Rotation::Invalid => Err(ApiError::Unauthorized),
+        Rotation::Invalid => Err(AppError::Unauthorized),
     }
 }
 
 /// Ends the session of the caller's refresh token; unknown tokens are ignored.
-pub async fn logout(state: &AppState, caller: &AuthUser, token: String) -> Result<(), ApiError> {
-    let uid = caller.id;
-    db::run(&state.pool, move |c| {
+pub async fn logout(
+    pool: &DbPool,
+    caller: &AuthCheck,
+    token: Input<String>,
+) -> Result<(), AppError> {
+    let caller = caller.clone();
+    db::run(pool, move |c| {
+        let uid = caller.check(c)?.id;
+        let token = token.open()?;
         write_tx(c, |c| {
             if let Some(row) = repo::find_refresh_token(c, &hash_token(&token))? {
                 if row.user_id == uid {
@@ -250,61 +222,77 @@ pub async fn logout(state: &AppState, caller: &AuthUser, token: String) -> Resul
 
 /// Sets the first password through a single-use invitation, then logs in.
 pub async fn activate(
-    state: &AppState,
+    pool: &DbPool,
+    passwords: &Passwords,
+    issuer: Issuer<'_>,
     invitation: String,
     password: String,
-) -> Result<TokenResponse, ApiError> {
+) -> Result<TokenResponse, AppError> {
     check_password("password", &password)?;
-    let hash = state.passwords.hash(password).await?;
-    let st = state.clone();
-    let (user, sid, refresh) = db::run(&state.pool, move |c| {
+    let hash = passwords.hash(password).await?;
+    let ttl = issuer.settings.refresh_token_ttl_days;
+    let (user, sid, refresh) = db::run(pool, move |c| {
         write_tx(c, |c| {
             let now = Time::now();
             let token_hash = hash_token(&invitation);
             let invite = repo::find_invitation(c, &token_hash)?
                 .filter(|i| i.used_at.is_none() && i.expires_at > now)
-                .ok_or(ApiError::InvalidInvitation)?;
+                .ok_or(AppError::InvalidInvitation)?;
             let row = users_repo::find_by_id(c, invite.user_id)?
                 .filter(|u| !u.disabled)
-                .ok_or(ApiError::InvalidInvitation)?;
+                .ok_or(AppError::InvalidInvitation)?;
             if !repo::use_invitation(c, &token_hash, now)? {
-                return Err(ApiError::InvalidInvitation);
+                return Err(AppError::InvalidInvitation);
             }
             users_repo::set_password_hash(c, row.id, &hash)?;
-            let (sid, refresh) = start_session(c, &st, row.id, now)?;
+            let (sid, refresh) = start_session(c, row.id, ttl, now)?;
             let user = users::load_user(c, row.id)?;
             Ok((user, sid, refresh))
         })
     })
     .await?;
-    token_response(state, user, sid, refresh)
+    token_response(issuer, user, sid, refresh)
 }
 
 /// Changes the caller's password and revokes every session and refresh
 /// token they hold (this one included).
 pub async fn change_password(
-    state: &AppState,
-    caller: &AuthUser,
-    current: String,
-    new: String,
-) -> Result<(), ApiError> {
+    pool: &DbPool,
+    passwords: &Passwords,
+    caller: &AuthCheck,
+    passwords_given: Input<(String, String)>,
+) -> Result<(), AppError> {
+    let caller = caller.clone();
+    let row = db::run(pool, move |c| {
+        let uid = caller.check(c)?.id;
+        users_repo::find_by_id(c, uid)?.ok_or(AppError::Unauthorized)
+    })
+    .await?;
+    let (current, new) = passwords_given.open()?;
     check_password("new_password", &new)?;
-    let uid = caller.id;
-    let row = db::run(&state.pool, move |c| Ok(users_repo::find_by_id(c, uid)?))
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    if !state.passwords.verify(current, row.password_hash).await? {
-        return Err(ApiError::invalid(
+    let uid = row.id;
+    if !passwords.verify(current, row.password_hash).await? {
+        return Err(AppError::invalid(
             "current_password",
             "is not your current password",
         ));
     }
-    let hash = state.passwords.hash(new).await?;
-    db::run(&state.pool, move |c| {
+    let hash = passwords.hash(new).await?;
+    db::run(pool, move |c| {
         write_tx(c, |c| {
             users_repo::set_password_hash(c, uid, &hash)?;
             Ok(repo::revoke_user_sessions(c, uid, Time::now())?)
         })
+    })
+    .await
+}
+
+/// The caller's own account.
+pub async fn me(pool: &DbPool, caller: &AuthCheck) -> Result<User, AppError> {
+    let caller = caller.clone();
+    db::run(pool, move |c| {
+        let uid = caller.check(c)?.id;
+        users::load_user(c, uid)
     })
     .await
 }

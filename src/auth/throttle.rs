@@ -11,7 +11,7 @@ use super::repo;
 use crate::config::AuthSettings;
 use crate::db::types::Time;
 use crate::db::DbConnection;
-use crate::error::ApiError;
+use crate::error::AppError;
 
 const FIRST_LOCK_SECS: i64 = 30;
 const MAX_LOCK_SECS: i64 = 900;
@@ -20,15 +20,15 @@ pub fn account_key(normalized_email: &str) -> String {
     format!("acct:{normalized_email}")
 }
 
-fn retry_after(until: Time, now: Time) -> ApiError {
+fn retry_after(until: Time, now: Time) -> AppError {
     let secs = (until.0 - now.0).num_milliseconds().max(0) as u64;
-    ApiError::TooManyRequests {
+    AppError::TooManyRequests {
         retry_after_secs: secs.div_ceil(1000).max(1),
     }
 }
 
 /// 429 while the account is locked.
-pub fn check_account(conn: &mut DbConnection, key: &str, now: Time) -> Result<(), ApiError> {
+pub fn check_account(conn: &mut DbConnection, key: &str, now: Time) -> Result<(), AppError> {
     if let Some(row) = repo::find_throttle(conn, key)? {
         if let Some(until) = row.locked_until.filter(|u| *u > now) {
             return Err(retry_after(until, now));
@@ -43,7 +43,7 @@ pub fn record_failure(
     key: &str,
     now: Time,
     s: &AuthSettings,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     // `window_start` holds the time of the last failure: failures count while
     // each comes within the window of the one before.
     let cutoff = Time(now.0 - Duration::seconds(s.login_window_secs));
@@ -59,7 +59,7 @@ pub fn record_failure(
 }
 
 /// Forgets the account's failures after a successful login.
-pub fn clear(conn: &mut DbConnection, key: &str) -> Result<(), ApiError> {
+pub fn clear(conn: &mut DbConnection, key: &str) -> Result<(), AppError> {
     Ok(repo::delete_throttle(conn, key)?)
 }
 
@@ -69,7 +69,7 @@ pub fn hit_ip(
     ip: &str,
     now: Time,
     s: &AuthSettings,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let minute = Duration::seconds(60);
     let (count, window_start) =
         repo::bump_throttle(conn, &format!("ip:{ip}"), now, Time(now.0 - minute), true)?;

@@ -8,7 +8,7 @@ use super::repo;
 use crate::crypto::merkle::{leaf_hash, MerkleTree};
 use crate::db::DbConnection;
 use crate::elections::ElectionId;
-use crate::error::ApiError;
+use crate::error::AppError;
 
 /// A closed election's tree and its leaves' tracking codes, in order.
 pub struct ClosedBoard {
@@ -17,7 +17,7 @@ pub struct ClosedBoard {
 }
 
 impl ClosedBoard {
-    pub fn load(conn: &mut DbConnection, id: ElectionId) -> Result<Self, ApiError> {
+    pub fn load(conn: &mut DbConnection, id: ElectionId) -> Result<Self, AppError> {
         let rows = repo::all_leaves(conn, id)?;
         let leaves = rows
             .iter()
@@ -35,7 +35,7 @@ impl ClosedBoard {
 }
 
 /// The RFC 6962 root over an election's ballots, as stored at close.
-pub fn merkle_root_of(conn: &mut DbConnection, id: ElectionId) -> Result<String, ApiError> {
+pub fn merkle_root_of(conn: &mut DbConnection, id: ElectionId) -> Result<String, AppError> {
     Ok(ClosedBoard::load(conn, id)?.root_hex())
 }
 
@@ -50,7 +50,7 @@ impl BoardCache {
         &self,
         conn: &mut DbConnection,
         id: ElectionId,
-    ) -> Result<Arc<ClosedBoard>, ApiError> {
+    ) -> Result<Arc<ClosedBoard>, AppError> {
         if let Some(b) = self.map.read().ok().and_then(|m| m.get(&id).cloned()) {
             return Ok(b);
         }

@@ -1,6 +1,6 @@
 //! Casting, the voter's own status, the bulletin board, receipts, turnout.
 
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use utoipa::OpenApi;
 
 use super::model::{
@@ -8,10 +8,10 @@ use super::model::{
     Turnout,
 };
 use super::service;
-use crate::auth::{AuthUser, Voter, VoterToken};
+use crate::auth::{SignedIn, Voter};
 use crate::elections::ElectionId;
-use crate::error::{ApiError, Problem};
-use crate::http::paging::PageParams;
+use crate::http::{ApiError, JsonBody, Problem};
+use crate::paging::PageParams;
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -55,11 +55,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     (status = 422, description = "Invalid ballot, or the key reused with another body", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn cast_ballot(
-    token: VoterToken,
+    voter: Voter,
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<ElectionId>,
-    body: web::Bytes,
+    body: JsonBody<CastRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let key = match req.headers().get("idempotency-key") {
         Some(v) => Some(
@@ -69,14 +69,19 @@ pub async fn cast_ballot(
         ),
         None => None,
     };
-    // The body is parsed after the session check, in the cast's own task, so
-    // a revoked session is 401 whatever the body says.
-    let ct = req.content_type();
-    let body = service::CastBody {
-        json: ct == "application/json" || ct.ends_with("+json"),
-        bytes: body,
+    let casting = service::Casting {
+        keys: state.keys.clone(),
+        definitions: state.definitions.clone(),
     };
-    let receipt = service::cast(&state, &token.0, id.into_inner(), body, key).await?;
+    let receipt = service::cast(
+        &state.pool,
+        &casting,
+        &voter,
+        id.into_inner(),
+        body.0.map(|b| b.answers),
+        key,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(CastResponse { receipt }))
 }
 
@@ -88,7 +93,7 @@ pub async fn get_my_ballot(
     state: web::Data<AppState>,
     id: web::Path<ElectionId>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(service::my_ballot(&state, &voter, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(service::my_ballot(&state.pool, &voter, id.into_inner()).await?))
 }
 
 /// The bulletin board: tracking codes and ballot hashes in tracking-code
@@ -96,13 +101,13 @@ pub async fn get_my_ballot(
 #[utoipa::path(get, path = "/api/v1/elections/{id}/board", tag = "ballots", params(("id" = Uuid, Path), PageParams),
     security(("bearer" = [])), responses((status = 200, body = BoardPage)))]
 pub async fn get_board(
-    user: AuthUser,
+    user: SignedIn,
     state: web::Data<AppState>,
     id: web::Path<ElectionId>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok()
-        .json(service::board(&state, &user, id.into_inner(), page.into_inner()).await?))
+        .json(service::board(&state.pool, &user, id.into_inner(), page.into_inner()).await?))
 }
 
 /// Whether a tracking code is on the board; from `closed` on, with its
@@ -113,22 +118,25 @@ pub async fn get_board(
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn check_receipt(
-    user: AuthUser,
+    user: SignedIn,
     state: web::Data<AppState>,
     path: web::Path<(ElectionId, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, code) = path.into_inner();
     let boards = state.boards.clone();
-    Ok(HttpResponse::Ok().json(service::check_receipt(&state, boards, &user, id, code).await?))
+    Ok(
+        HttpResponse::Ok()
+            .json(service::check_receipt(&state.pool, boards, &user, id, code).await?),
+    )
 }
 
 /// Eligible voters, participations and ballots (always equal).
 #[utoipa::path(get, path = "/api/v1/elections/{id}/turnout", tag = "ballots", params(("id" = Uuid, Path)),
     security(("bearer" = [])), responses((status = 200, body = Turnout)))]
 pub async fn get_turnout(
-    user: AuthUser,
+    user: SignedIn,
     state: web::Data<AppState>,
     id: web::Path<ElectionId>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(service::turnout(&state, &user, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(service::turnout(&state.pool, &user, id.into_inner()).await?))
 }

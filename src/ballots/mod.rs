@@ -2,7 +2,6 @@
 //! retries, the bulletin board with Merkle inclusion proofs, and turnout.
 
 pub mod board;
-pub mod definition;
 pub mod handlers;
 pub mod model;
 pub mod repo;

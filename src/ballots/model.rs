@@ -123,3 +123,12 @@ pub struct ReceiptCheck {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merkle_root: Option<String>,
 }
+
+/// One stored ballot as the board, the tally and the exports read it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = crate::db::schema::ballots)]
+pub struct StoredBallot {
+    pub tracking_code: String,
+    pub ballot_hash: String,
+    pub content: String,
+}

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::model::{BallotRow, ParticipationRow};
+use super::model::{BallotRow, ParticipationRow, StoredBallot};
 use crate::db::schema::{ballots, participations};
 use crate::db::DbConnection;
 use crate::elections::ElectionId;
@@ -54,16 +54,18 @@ pub fn count_voted_and_ballots(
     Ok((voted.unwrap_or(0), cast.unwrap_or(0)))
 }
 
-/// A page of the board: tracking codes after `after`, in order.
-pub fn board_page(
+/// Up to `limit` ballots after tracking code `after`, in tracking-code order
+/// (keyset paging on the `(election_id, tracking_code)` unique index): the
+/// board's pages, and the exports' stream.
+pub fn ballot_page(
     conn: &mut DbConnection,
     election: ElectionId,
     after: Option<&str>,
     limit: i64,
-) -> QueryResult<Vec<(String, String)>> {
+) -> QueryResult<Vec<StoredBallot>> {
     let mut q = ballots::table
         .filter(ballots::election_id.eq(election))
-        .select((ballots::tracking_code, ballots::ballot_hash))
+        .select(StoredBallot::as_select())
         .into_boxed();
     if let Some(after) = after {
         q = q.filter(ballots::tracking_code.gt(after.to_string()));

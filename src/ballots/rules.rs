@@ -7,11 +7,11 @@ use rand::rngs::OsRng;
 use rand::RngCore;
 use serde_json::json;
 
-use super::definition::{Definition, QuestionDef};
 use super::model::Answer;
 use crate::crypto::{canonical_json, sha256_hex};
+use crate::elections::definition::{Definition, QuestionDef};
 use crate::elections::{Method, OptionId};
-use crate::error::{ApiError, FieldError};
+use crate::error::{AppError, FieldError};
 
 /// A ballot that passed validation.
 #[derive(Debug, Clone)]
@@ -32,7 +32,7 @@ fn error(i: usize, q: &QuestionDef, message: &str) -> FieldError {
 }
 
 /// Checks one answer per question and each answer against its method.
-pub fn validate(def: &Definition, answers: &[Answer]) -> Result<ValidBallot, ApiError> {
+pub fn validate(def: &Definition, answers: &[Answer]) -> Result<ValidBallot, AppError> {
     let mut errors = Vec::new();
     let mut by_question: Vec<Option<(usize, &Answer)>> = vec![None; def.questions.len()];
     for (i, a) in answers.iter().enumerate() {
@@ -65,7 +65,7 @@ pub fn validate(def: &Definition, answers: &[Answer]) -> Result<ValidBallot, Api
         }
     }
     if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+        return Err(AppError::Validation(errors));
     }
     let content = parts
         .iter()
@@ -194,6 +194,7 @@ mod tests {
                 max_selections: max,
                 allow_blank: blank,
                 options: (0..n).map(|_| OptionId::new()).collect(),
+                labels: (0..n).map(|i| format!("option {i}")).collect(),
             }],
         }
     }

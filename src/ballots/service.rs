@@ -5,48 +5,46 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::board::BoardCache;
-use super::definition::{self, Definition};
 use super::model::{
-    BallotId, BallotRow, BoardEntry, BoardPage, MyBallot, ParticipationRow, Receipt, ReceiptCheck,
-    SignedReceipt, Turnout,
+    Answer, BallotId, BallotRow, BoardEntry, BoardPage, MyBallot, ParticipationRow, Receipt,
+    ReceiptCheck, SignedReceipt, Turnout,
 };
 use super::seal::{Remembered, SealKey, MAX_KEY_LEN};
 use super::{repo, rules};
-use crate::auth::service::check_session_on;
-use crate::auth::tokens::Claims;
-use crate::auth::AuthUser;
+use crate::auth::AuthCheck;
+use crate::crypto::Keys;
 use crate::crypto::{canonical_json, sha256_hex};
 use crate::db::types::Time;
-use crate::db::{self, write_tx, DbConnection};
-use crate::elections::service::{can_see, Viewer};
+use crate::db::{self, write_tx, DbConnection, DbPool};
+use crate::elections::definition::{self, Definition, DefinitionCache};
+use crate::elections::visibility::{can_see, Viewer};
 use crate::elections::{
     repo as elections_repo, ElectionId, ElectionRow, ElectionState, Eligibility,
 };
-use crate::error::ApiError;
-use crate::http::paging::{cursor, PageParams};
-use crate::state::AppState;
+use crate::error::{AppError, Input};
+use crate::paging::{cursor, PageParams};
 use crate::users::{Role, UserId};
 
 /// The election's definition, from the cache once it left `draft`.
 fn definition_on(
     conn: &mut DbConnection,
-    state: &AppState,
+    definitions: &DefinitionCache,
     id: ElectionId,
-) -> Result<Arc<Definition>, ApiError> {
-    if let Some(def) = state.definitions.get(id) {
+) -> Result<Arc<Definition>, AppError> {
+    if let Some(def) = definitions.get(id) {
         return Ok(def);
     }
-    let row = elections_repo::find_election(conn, id)?.ok_or(ApiError::NotFound)?;
+    let row = elections_repo::find_election(conn, id)?.ok_or(AppError::NotFound)?;
     let def = definition::load(conn, id)?;
     Ok(if row.state() == ElectionState::Draft {
         Arc::new(def)
     } else {
-        state.definitions.put(def)
+        definitions.put(def)
     })
 }
 
 /// Whether a voter may cast in this election (the roll, or all voters).
-fn eligible(conn: &mut DbConnection, row: &ElectionRow, voter: UserId) -> Result<bool, ApiError> {
+fn eligible(conn: &mut DbConnection, row: &ElectionRow, voter: UserId) -> Result<bool, AppError> {
     Ok(match row.eligibility() {
         Eligibility::AllVoters => true,
         Eligibility::Roll => elections_repo::is_on_roll(conn, row.id, voter)?,
@@ -60,33 +58,25 @@ fn eligible(conn: &mut DbConnection, row: &ElectionRow, voter: UserId) -> Result
 /// election row FOR SHARE on PostgreSQL, or the write lock on SQLite) and
 /// writes the participation and the ballot.
 pub async fn cast(
-    state: &AppState,
-    token: &Claims,
+    pool: &DbPool,
+    casting: &Casting,
+    voter: &AuthCheck,
     election: ElectionId,
-    body: CastBody,
+    answers: Input<Vec<Answer>>,
     idempotency_key: Option<String>,
-) -> Result<Receipt, ApiError> {
-    if idempotency_key
-        .as_ref()
-        .is_some_and(|k| k.is_empty() || k.len() > MAX_KEY_LEN)
-    {
-        return Err(ApiError::bad_request(
-            "Idempotency-Key must be 1 to 255 characters.",
-        ));
-    }
+) -> Result<Receipt, AppError> {
     let request = Arc::new(CastRequest {
-        voter: token.sub,
-        session: token.sid,
+        voter: voter.clone(),
         election,
-        body,
+        answers,
         idempotency_key,
     });
     // One retry: two simultaneous requests under one key race to insert;
     // the loser then finds the winner's participation and its receipt.
     for attempt in 0..2 {
-        let (st, req) = (state.clone(), request.clone());
-        match db::run(&state.pool, move |c| cast_on(c, &st, &req)).await {
-            Err(ApiError::Conflict(_)) if attempt == 0 && request.idempotency_key.is_some() => {
+        let (casting, req) = (casting.clone(), request.clone());
+        match db::run(pool, move |c| cast_on(c, &casting, &req)).await {
+            Err(AppError::Conflict(_)) if attempt == 0 && request.idempotency_key.is_some() => {
                 continue
             }
             result => return result,
@@ -95,39 +85,40 @@ pub async fn cast(
     Err(already_voted())
 }
 
-/// The raw body of a cast, parsed only once the caller's session holds.
-pub struct CastBody {
-    /// Whether it came as `application/json` (else 415).
-    pub json: bool,
-    pub bytes: actix_web::web::Bytes,
+/// What casting needs besides the pool: the keys that sign receipts and
+/// seal idempotency records, and the definitions of elections past draft.
+#[derive(Clone)]
+pub struct Casting {
+    pub keys: Arc<Keys>,
+    pub definitions: Arc<DefinitionCache>,
 }
 
 struct CastRequest {
-    voter: UserId,
-    session: crate::auth::SessionId,
+    voter: AuthCheck,
     election: ElectionId,
-    body: CastBody,
+    answers: Input<Vec<Answer>>,
     idempotency_key: Option<String>,
 }
 
-fn cast_on(c: &mut DbConnection, state: &AppState, req: &CastRequest) -> Result<Receipt, ApiError> {
-    let voter = check_session_on(c, req.voter, req.session)?;
-    if !voter.has(Role::Voter) {
-        return Err(ApiError::Forbidden);
+fn cast_on(c: &mut DbConnection, state: &Casting, req: &CastRequest) -> Result<Receipt, AppError> {
+    let voter = req.voter.check(c)?;
+    let answers = req.answers.get()?;
+    if req
+        .idempotency_key
+        .as_ref()
+        .is_some_and(|k| k.is_empty() || k.len() > MAX_KEY_LEN)
+    {
+        return Err(AppError::bad_request(
+            "Idempotency-Key must be 1 to 255 characters.",
+        ));
     }
-    if !req.body.json {
-        return Err(ApiError::UnsupportedMediaType);
-    }
-    let answers = serde_json::from_slice::<super::model::CastRequest>(&req.body.bytes)
-        .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))?
-        .answers;
     let (election, voter_id) = (req.election, voter.id);
-    let def = definition_on(c, state, election)?;
-    let valid = rules::validate(&def, &answers)?;
+    let def = definition_on(c, &state.definitions, election)?;
+    let valid = rules::validate(&def, answers)?;
     let seal = match req.idempotency_key.as_deref() {
         Some(k) => Some(
             SealKey::derive(&state.keys.jwt.secret, election, voter_id, k)
-                .ok_or_else(|| ApiError::internal("cannot derive the idempotency key"))?,
+                .ok_or_else(|| AppError::internal("cannot derive the idempotency key"))?,
         ),
         None => None,
     };
@@ -159,20 +150,20 @@ fn cast_on(c: &mut DbConnection, state: &AppState, req: &CastRequest) -> Result<
                 request_hash: request_hash.clone(),
                 receipt: receipt.clone(),
             })
-            .ok_or_else(|| ApiError::internal("cannot seal the receipt"))?,
+            .ok_or_else(|| AppError::internal("cannot seal the receipt"))?,
         ),
         None => None,
     };
     let is_staff = voter.has(Role::Admin) || voter.has(Role::Auditor);
     write_tx(c, |c| {
         let row =
-            elections_repo::find_election_for_share(c, election)?.ok_or(ApiError::NotFound)?;
+            elections_repo::find_election_for_share(c, election)?.ok_or(AppError::NotFound)?;
         // Voters cannot see drafts: the id is not theirs to probe.
         if row.state() == ElectionState::Draft && !is_staff {
-            return Err(ApiError::NotFound);
+            return Err(AppError::NotFound);
         }
         if !eligible(c, &row, voter_id)? {
-            return Err(ApiError::Forbidden);
+            return Err(AppError::Forbidden);
         }
         // A keyed retry of a cast that went in: the first receipt again.
         if let Some(seal) = &seal {
@@ -181,9 +172,9 @@ fn cast_on(c: &mut DbConnection, state: &AppState, req: &CastRequest) -> Result<
                     (Some(h), Some(sealed)) if h == seal.lookup => {
                         let remembered = seal
                             .open(&sealed)
-                            .ok_or_else(|| ApiError::internal("unreadable seal"))?;
+                            .ok_or_else(|| AppError::internal("unreadable seal"))?;
                         if remembered.request_hash != request_hash {
-                            return Err(ApiError::invalid(
+                            return Err(AppError::invalid(
                                 "Idempotency-Key",
                                 "was used with a different request body",
                             ));
@@ -195,13 +186,13 @@ fn cast_on(c: &mut DbConnection, state: &AppState, req: &CastRequest) -> Result<
             }
         }
         if row.state() != ElectionState::Open {
-            return Err(ApiError::conflict(format!(
+            return Err(AppError::conflict(format!(
                 "The election is {}; it does not accept ballots.",
                 row.state
             )));
         }
         if row.closes_at.is_some_and(|c| c <= Time::now()) {
-            return Err(ApiError::conflict(
+            return Err(AppError::conflict(
                 "The election closed; the ballot arrived after closes_at.",
             ));
         }
@@ -236,22 +227,23 @@ fn cast_on(c: &mut DbConnection, state: &AppState, req: &CastRequest) -> Result<
     })
 }
 
-fn already_voted() -> ApiError {
-    ApiError::conflict("You have already voted in this election.")
+fn already_voted() -> AppError {
+    AppError::conflict("You have already voted in this election.")
 }
 
 /// Whether the caller voted (never what).
 pub async fn my_ballot(
-    state: &AppState,
-    user: &AuthUser,
+    pool: &DbPool,
+    user: &AuthCheck,
     id: ElectionId,
-) -> Result<MyBallot, ApiError> {
-    let viewer = Viewer::of(user)?;
-    let uid = user.id;
-    db::run(&state.pool, move |c| {
-        let row = elections_repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
+) -> Result<MyBallot, AppError> {
+    let user = user.clone();
+    db::run(pool, move |c| {
+        let me = user.check(c)?;
+        let (viewer, uid) = (Viewer::of(&me)?, me.id);
+        let row = elections_repo::find_election(c, id)?.ok_or(AppError::NotFound)?;
         if !can_see(c, viewer, &row)? {
-            return Err(ApiError::NotFound);
+            return Err(AppError::NotFound);
         }
         let p = repo::find_participation(c, id, uid)?;
         Ok(MyBallot {
@@ -263,19 +255,16 @@ pub async fn my_ballot(
 }
 
 /// Eligible, voted and ballots; voters only once results are published.
-pub async fn turnout(
-    state: &AppState,
-    user: &AuthUser,
-    id: ElectionId,
-) -> Result<Turnout, ApiError> {
-    let viewer = Viewer::of(user)?;
-    db::run(&state.pool, move |c| {
-        let row = elections_repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
+pub async fn turnout(pool: &DbPool, user: &AuthCheck, id: ElectionId) -> Result<Turnout, AppError> {
+    let user = user.clone();
+    db::run(pool, move |c| {
+        let viewer = Viewer::of(&user.check(c)?)?;
+        let row = elections_repo::find_election(c, id)?.ok_or(AppError::NotFound)?;
         if !can_see(c, viewer, &row)? {
-            return Err(ApiError::NotFound);
+            return Err(AppError::NotFound);
         }
         if matches!(viewer, Viewer::Voter(_)) && row.state() != ElectionState::Published {
-            return Err(ApiError::NotFound);
+            return Err(AppError::NotFound);
         }
         let eligible = match row.eligibility() {
             Eligibility::Roll => elections_repo::roll_size(c, id)?,
@@ -293,33 +282,34 @@ pub async fn turnout(
 
 /// A page of the board.
 pub async fn board(
-    state: &AppState,
-    user: &AuthUser,
+    pool: &DbPool,
+    user: &AuthCheck,
     id: ElectionId,
     page: PageParams,
-) -> Result<BoardPage, ApiError> {
-    let viewer = Viewer::of(user)?;
+) -> Result<BoardPage, AppError> {
     let limit = page.limit();
     let after = page.after()?;
-    db::run(&state.pool, move |c| {
-        let row = elections_repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
+    let user = user.clone();
+    db::run(pool, move |c| {
+        let viewer = Viewer::of(&user.check(c)?)?;
+        let row = elections_repo::find_election(c, id)?.ok_or(AppError::NotFound)?;
         if !can_see(c, viewer, &row)? {
-            return Err(ApiError::NotFound);
+            return Err(AppError::NotFound);
         }
-        let mut rows = repo::board_page(c, id, after.as_deref(), limit + 1)?;
+        let mut rows = repo::ballot_page(c, id, after.as_deref(), limit + 1)?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         let next_cursor = if more {
-            rows.last().map(|r| cursor(&r.0))
+            rows.last().map(|r| cursor(&r.tracking_code))
         } else {
             None
         };
         Ok(BoardPage {
             items: rows
                 .into_iter()
-                .map(|(tracking_code, ballot_hash)| BoardEntry {
-                    tracking_code,
-                    ballot_hash,
+                .map(|b| BoardEntry {
+                    tracking_code: b.tracking_code,
+                    ballot_hash: b.ballot_hash,
                 })
                 .collect(),
             next_cursor,
@@ -332,19 +322,20 @@ pub async fn board(
 /// Whether a tracking code is on the board, with its inclusion proof once
 /// the election closed.
 pub async fn check_receipt(
-    state: &AppState,
+    pool: &DbPool,
     cache: Arc<BoardCache>,
-    user: &AuthUser,
+    user: &AuthCheck,
     id: ElectionId,
     code: String,
-) -> Result<ReceiptCheck, ApiError> {
-    let viewer = Viewer::of(user)?;
-    db::run(&state.pool, move |c| {
-        let row = elections_repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
+) -> Result<ReceiptCheck, AppError> {
+    let user = user.clone();
+    db::run(pool, move |c| {
+        let viewer = Viewer::of(&user.check(c)?)?;
+        let row = elections_repo::find_election(c, id)?.ok_or(AppError::NotFound)?;
         if !can_see(c, viewer, &row)? {
-            return Err(ApiError::NotFound);
+            return Err(AppError::NotFound);
         }
-        let hash = repo::find_ballot_hash(c, id, &code)?.ok_or(ApiError::NotFound)?;
+        let hash = repo::find_ballot_hash(c, id, &code)?.ok_or(AppError::NotFound)?;
         let mut check = ReceiptCheck {
             included: true,
             ballot_hash: hash,
@@ -358,8 +349,8 @@ pub async fn check_receipt(
             let index = board
                 .codes
                 .binary_search(&code)
-                .map_err(|_| ApiError::NotFound)?;
-            let proof = board.tree.proof(index).ok_or(ApiError::NotFound)?;
+                .map_err(|_| AppError::NotFound)?;
+            let proof = board.tree.proof(index).ok_or(AppError::NotFound)?;
             check.leaf_index = Some(index as u64);
             check.tree_size = Some(board.codes.len() as u64);
             check.inclusion_proof = Some(proof.iter().map(hex::encode).collect());

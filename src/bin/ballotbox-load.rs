@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ballotbox::auth::model::{SessionId, SessionRow};
+use ballotbox::auth::model::SessionId;
 use ballotbox::auth::password::Hasher;
 use ballotbox::auth::{repo as auth_repo, tokens};
 use ballotbox::ballots::model::{BallotId, BallotRow, ParticipationRow};
@@ -465,16 +465,11 @@ impl Bench {
                                 chunk
                                     .iter()
                                     .map(|(i, id, email)| {
-                                        let sid = SessionId::new();
-                                        auth_repo::insert_session(
+                                        let sid = auth_repo::create_session(
                                             c,
-                                            &SessionRow {
-                                                id: sid,
-                                                user_id: *id,
-                                                created_at: now,
-                                                expires_at: Time(now.0 + ttl),
-                                                revoked_at: None,
-                                            },
+                                            *id,
+                                            now,
+                                            Time(now.0 + ttl),
                                         )?;
                                         Ok((
                                             *i,
@@ -1313,19 +1308,8 @@ impl Bench {
 }
 
 fn new_session(c: &mut DbConnection, user: UserId, ttl: chrono::Duration) -> Res<SessionId> {
-    let sid = SessionId::new();
     let now = Time::now();
-    auth_repo::insert_session(
-        c,
-        &SessionRow {
-            id: sid,
-            user_id: user,
-            created_at: now,
-            expires_at: Time(now.0 + ttl),
-            revoked_at: None,
-        },
-    )?;
-    Ok(sid)
+    Ok(auth_repo::create_session(c, user, now, Time(now.0 + ttl))?)
 }
 
 /// A random partial ranking of the ten options (positions from 0).

@@ -1,4 +1,5 @@
-//! `ballotbox count`: a thin wrapper over [`crate::tally::blt::count_blt`].
+//! `ballotbox count`: a thin wrapper over [`crate::tally::blt::count_blt_from`],
+//! which streams the file.
 
 use crate::tally::{blt, ties, Method};
 use std::path::PathBuf;
@@ -27,12 +28,11 @@ pub fn run(args: &Count) -> ExitCode {
         Ok(seed) => seed,
         Err(e) => return fail(2, &format!("--seed: {e}")),
     };
-    let text = match std::fs::read(&args.file).map(String::from_utf8) {
-        Ok(Ok(text)) => text,
-        Ok(Err(_)) => return fail(2, &format!("{}: not UTF-8 text", args.file.display())),
+    let file = match std::fs::File::open(&args.file) {
+        Ok(file) => std::io::BufReader::with_capacity(1 << 16, file),
         Err(e) => return fail(1, &format!("{}: {e}", args.file.display())),
     };
-    match blt::count_blt(&text, args.method, args.seats, seed.as_deref()) {
+    match blt::count_blt_from(file, args.method, args.seats, seed.as_deref()) {
         Ok(report) => match serde_json::to_string_pretty(&report) {
             Ok(json) => {
                 println!("{json}");
@@ -40,6 +40,7 @@ pub fn run(args: &Count) -> ExitCode {
             }
             Err(e) => fail(1, &format!("cannot write JSON: {e}")),
         },
+        Err(e @ blt::CountError::Io(_)) => fail(1, &format!("{}: {e}", args.file.display())),
         Err(e) => fail(2, &format!("{}: {e}", args.file.display())),
     }
 }

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 use crate::auth::password::{check_password, Hasher};
 use crate::config::Settings;
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::startup::{self, Application};
 use crate::users::{service as users, Role};
 
@@ -181,14 +181,14 @@ fn read_password() -> Result<String, String> {
     Ok(line.to_string())
 }
 
-fn describe(e: ApiError) -> String {
+fn describe(e: AppError) -> String {
     match e {
-        ApiError::Validation(errors) => errors
+        AppError::Validation(errors) => errors
             .iter()
             .map(|f| format!("{} {}", f.field, f.message))
             .collect::<Vec<_>>()
             .join("; "),
-        ApiError::Conflict(d) => d,
+        AppError::Conflict(d) => d,
         other => other.to_string(),
     }
 }

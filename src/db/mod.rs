@@ -14,7 +14,7 @@ use diesel::r2d2::{self, ManageConnection, PooledConnection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::error::ApiError;
+use crate::error::AppError;
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -210,20 +210,22 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, String> {
 }
 
 /// Runs `f` with a pooled connection on the blocking thread pool.
-pub async fn run<T, F>(pool: &DbPool, f: F) -> Result<T, ApiError>
+pub async fn run<T, F>(pool: &DbPool, f: F) -> Result<T, AppError>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
     let pool = pool.clone();
-    actix_web::web::block(move || with_conn(&pool, f)).await?
+    tokio::task::spawn_blocking(move || with_conn(&pool, f))
+        .await
+        .map_err(AppError::internal)?
 }
 
 /// Runs `f` with a pooled connection on this thread; a connection that
 /// turns out dead after an error is not returned to the pool.
-pub fn with_conn<T, F>(pool: &DbPool, f: F) -> Result<T, ApiError>
+pub fn with_conn<T, F>(pool: &DbPool, f: F) -> Result<T, AppError>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+    F: FnOnce(&mut DbConnection) -> Result<T, AppError>,
 {
     let mut conn = pool.get()?;
     let result = f(&mut conn);
@@ -233,13 +235,27 @@ where
     result
 }
 
+/// Readiness: whether the database answers within `timeout` in all, waiting
+/// for a connection included. Never blocks an async worker.
+pub async fn ready(pool: &DbPool, timeout: Duration) -> Result<(), AppError> {
+    let pool = pool.clone();
+    // The pool wait gets most of the budget; the rest covers the query.
+    let wait = timeout.mul_f32(0.8);
+    let check = tokio::task::spawn_blocking(move || ping(&pool, wait));
+    match tokio::time::timeout(timeout, check).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(e)) => Err(AppError::Unavailable(e.to_string())),
+        Err(_) => Err(AppError::Unavailable("readiness check timed out".into())),
+    }
+}
+
 /// Whether the database answers a trivial query within `timeout` of waiting
 /// for a connection; a connection that fails it is dropped.
-pub fn ping(pool: &DbPool, timeout: Duration) -> Result<(), ApiError> {
+pub fn ping(pool: &DbPool, timeout: Duration) -> Result<(), AppError> {
     let mut conn = pool.get_timeout(timeout)?;
     conn.batch_execute("SELECT 1").map_err(|e| {
         conn.dead = true;
-        ApiError::from(e)
+        AppError::from(e)
     })
 }
 

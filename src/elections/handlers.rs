@@ -7,11 +7,13 @@ use super::dto::{
     AddVotersRequest, CreateElectionRequest, ElectionFilter, OptionInput, QuestionInput,
     UpdateElectionRequest,
 };
+use super::lifecycle::{self, Step};
 use super::model::{BallotOption, Election, ElectionId, ElectionState, Eligibility, Question};
-use super::service::{self, RollEntry, RollReport, Step};
-use crate::auth::{Admin, AuthUser, Staff};
-use crate::error::{ApiError, Problem};
-use crate::http::paging::{Page, PageParams};
+use super::model::{RollEntry, RollReport};
+use super::{roll, service};
+use crate::auth::{Admin, SignedIn, Staff};
+use crate::http::{ApiError, JsonBody, Problem};
+use crate::paging::{Page, PageParams};
 use crate::state::AppState;
 use crate::users::UserId;
 
@@ -68,9 +70,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, bulk: &web::JsonConfig) {
 pub async fn create_election(
     admin: Admin,
     state: web::Data<AppState>,
-    body: web::Json<CreateElectionRequest>,
+    body: JsonBody<CreateElectionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let e = service::create(&state, &admin, body.into_inner()).await?;
+    let e = service::create(&state.pool, &admin, body.0).await?;
     Ok(HttpResponse::Created().json(e))
 }
 
@@ -79,11 +81,11 @@ pub async fn create_election(
 #[utoipa::path(get, path = "/api/v1/elections", tag = "elections", params(ElectionFilter),
     security(("bearer" = [])), responses((status = 200, body = Page<Election>)))]
 pub async fn list_elections(
-    user: AuthUser,
+    user: SignedIn,
     state: web::Data<AppState>,
     filter: web::Query<ElectionFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(service::list(&state, &user, filter.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(service::list(&state.pool, &user, filter.into_inner()).await?))
 }
 
 /// One election (404 for a voter who may not see it).
@@ -93,11 +95,11 @@ pub async fn list_elections(
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn get_election(
-    user: AuthUser,
+    user: SignedIn,
     state: web::Data<AppState>,
     id: web::Path<ElectionId>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(service::get(&state, &user, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(service::get(&state.pool, &user, id.into_inner()).await?))
 }
 
 /// Edits a draft (`questions` replaces them all); 409 past draft.
@@ -111,10 +113,10 @@ pub async fn update_election(
     admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<ElectionId>,
-    body: web::Json<UpdateElectionRequest>,
+    body: JsonBody<UpdateElectionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok()
-        .json(service::update(&state, &admin, id.into_inner(), body.into_inner()).await?))
+        .json(service::update(&state.pool, &admin, id.into_inner(), body.0).await?))
 }
 
 /// Deletes a draft; 409 past draft.
@@ -128,7 +130,7 @@ pub async fn delete_election(
     state: web::Data<AppState>,
     id: web::Path<ElectionId>,
 ) -> Result<HttpResponse, ApiError> {
-    service::delete(&state, &admin, id.into_inner()).await?;
+    service::delete(&state.pool, &admin, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -143,7 +145,7 @@ pub async fn schedule_election(
     state: web::Data<AppState>,
     id: web::Path<ElectionId>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(service::schedule(&state, &admin, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(lifecycle::schedule(&state.pool, &admin, id.into_inner()).await?))
 }
 
 async fn step(
@@ -152,7 +154,7 @@ async fn step(
     id: ElectionId,
     step: Step,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(service::step(&state, &admin, id, step).await?))
+    Ok(HttpResponse::Ok().json(lifecycle::step(&state.pool, &admin, id, step).await?))
 }
 
 /// `draft → open` now.
@@ -195,13 +197,13 @@ pub async fn publish_election(
 #[utoipa::path(get, path = "/api/v1/elections/{id}/voters", tag = "elections", params(("id" = Uuid, Path), PageParams),
     security(("bearer" = [])), responses((status = 200, body = Page<RollEntry>)))]
 pub async fn list_voters(
-    _staff: Staff,
+    staff: Staff,
     state: web::Data<AppState>,
     id: web::Path<ElectionId>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok()
-        .json(service::list_roll(&state, id.into_inner(), page.into_inner()).await?))
+        .json(roll::list_roll(&state.pool, &staff, id.into_inner(), page.into_inner()).await?))
 }
 
 /// Adds voters by ids or emails (draft or open), in one transaction.
@@ -214,10 +216,10 @@ pub async fn add_voters(
     admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<ElectionId>,
-    body: web::Json<AddVotersRequest>,
+    body: JsonBody<AddVotersRequest>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok()
-        .json(service::add_voters(&state, &admin, id.into_inner(), body.into_inner()).await?))
+        .json(roll::add_voters(&state.pool, &admin, id.into_inner(), body.0).await?))
 }
 
 /// Removes a voter from a draft's roll.
@@ -232,6 +234,6 @@ pub async fn remove_voter(
     path: web::Path<(ElectionId, UserId)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, user) = path.into_inner();
-    service::remove_voter(&state, &admin, id, user).await?;
+    roll::remove_voter(&state.pool, &admin, id, user).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -234,3 +234,24 @@ impl Election {
         }
     }
 }
+
+/// The report of a roll change.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct RollReport {
+    /// How many were added.
+    pub added: usize,
+    /// How many were on the roll already.
+    pub already: usize,
+    /// Ids or emails that match no user.
+    pub unknown: Vec<String>,
+    /// Ids or emails of users without the voter role (not added).
+    pub not_voters: Vec<String>,
+}
+
+/// A voter on the roll, with whether they voted (never what).
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct RollEntry {
+    #[serde(flatten)]
+    pub user: crate::users::User,
+    pub has_voted: bool,
+}

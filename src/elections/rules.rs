@@ -3,26 +3,15 @@
 
 use std::collections::HashMap;
 
+use super::definition::QuestionDef;
 use super::dto::{CreateElectionRequest, QuestionInput};
-use super::model::{Eligibility, Method};
+use super::model::{Eligibility, Method, OptionId, QuestionId};
 use crate::db::types::Time;
-use crate::error::{ApiError, FieldError};
+use crate::error::{AppError, FieldError};
 
 pub const MAX_QUESTIONS: usize = 100;
 pub const MIN_OPTIONS: usize = 2;
 pub const MAX_OPTIONS: usize = 500;
-
-/// A question that passed validation, defaults filled in.
-#[derive(Debug, Clone)]
-pub struct QuestionSpec {
-    pub prompt: String,
-    pub method: Method,
-    pub seats: i32,
-    pub min_selections: i32,
-    pub max_selections: i32,
-    pub allow_blank: bool,
-    pub labels: Vec<String>,
-}
 
 /// An election definition that passed validation.
 #[derive(Debug, Clone)]
@@ -32,7 +21,8 @@ pub struct ElectionSpec {
     pub eligibility: Eligibility,
     pub opens_at: Option<Time>,
     pub closes_at: Option<Time>,
-    pub questions: Vec<QuestionSpec>,
+    /// With fresh ids, defaults filled in.
+    pub questions: Vec<QuestionDef>,
 }
 
 /// Whether the method elects several winners when asked.
@@ -41,7 +31,7 @@ pub fn takes_seats(method: Method) -> bool {
 }
 
 /// Validates a whole definition at time `now`.
-pub fn validate(req: &CreateElectionRequest, now: Time) -> Result<ElectionSpec, ApiError> {
+pub fn validate(req: &CreateElectionRequest, now: Time) -> Result<ElectionSpec, AppError> {
     let mut errors = Vec::new();
     let mut err = |field: String, message: &str| errors.push(FieldError::new(field, message));
     let title = req.title.trim().to_string();
@@ -74,7 +64,7 @@ pub fn validate(req: &CreateElectionRequest, now: Time) -> Result<ElectionSpec, 
     if !errors.is_empty() {
         errors.sort_by(|a, b| a.field.cmp(&b.field));
         errors.dedup();
-        return Err(ApiError::Validation(errors));
+        return Err(AppError::Validation(errors));
     }
     Ok(ElectionSpec {
         title,
@@ -86,7 +76,7 @@ pub fn validate(req: &CreateElectionRequest, now: Time) -> Result<ElectionSpec, 
     })
 }
 
-fn question(i: usize, q: &QuestionInput) -> (QuestionSpec, Vec<FieldError>) {
+fn question(i: usize, q: &QuestionInput) -> (QuestionDef, Vec<FieldError>) {
     let mut errors = Vec::new();
     let path = |f: &str| format!("questions[{i}].{f}");
     let prompt = q.prompt.trim().to_string();
@@ -176,13 +166,15 @@ fn question(i: usize, q: &QuestionInput) -> (QuestionSpec, Vec<FieldError>) {
         ));
     }
     (
-        QuestionSpec {
+        QuestionDef {
+            id: QuestionId::new(),
             prompt,
             method: q.method,
             seats,
             min_selections: min,
             max_selections: max,
             allow_blank: q.allow_blank.unwrap_or(false),
+            options: labels.iter().map(|_| OptionId::new()).collect(),
             labels,
         },
         errors,
@@ -222,9 +214,9 @@ mod tests {
         }
     }
 
-    fn fields(r: Result<ElectionSpec, ApiError>) -> Vec<String> {
+    fn fields(r: Result<ElectionSpec, AppError>) -> Vec<String> {
         match r {
-            Err(ApiError::Validation(e)) => e.into_iter().map(|f| f.field).collect(),
+            Err(AppError::Validation(e)) => e.into_iter().map(|f| f.field).collect(),
             other => panic!("expected 422, got {other:?}"),
         }
     }

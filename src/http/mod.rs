@@ -1,6 +1,7 @@
-//! HTTP plumbing shared by every route: middleware, extractor error mapping,
-//! paging parameters.
+//! HTTP plumbing shared by every route: the HTTP error and its problem
+//! documents, middleware, extractor error mapping.
 
 pub mod errors;
 pub mod middleware;
-pub mod paging;
+
+pub use errors::{ApiError, JsonBody, Problem};

@@ -3,7 +3,7 @@
 //! Pure: the server feeds it the stored compact content page by page, and
 //! `ballotbox verify` feeds it the answers of an export.
 
-use crate::ballots::definition::Definition;
+use crate::elections::definition::Definition;
 use crate::tally::{self, Aggregator, TallyError};
 
 use super::model::QuestionResult;
@@ -108,7 +108,7 @@ impl<'a> Counter<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ballots::definition::QuestionDef;
+    use crate::elections::definition::QuestionDef;
     use crate::elections::{ElectionId, Method, OptionId, QuestionId};
 
     fn def() -> Definition {
@@ -121,6 +121,7 @@ mod tests {
             max_selections: n,
             allow_blank: true,
             options: (0..n).map(|_| OptionId::new()).collect(),
+            labels: (0..n).map(|i| format!("option {i}")).collect(),
         };
         Definition {
             election_id: ElectionId::new(),

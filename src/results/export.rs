@@ -10,21 +10,22 @@
 //! `details_hash` keeps the chain checkable). The JSON export ends with the
 //! signed checkpoint at its last audit event, fixed when it was requested.
 
-use actix_web::web::Bytes;
+use bytes::Bytes;
 use futures_util::Stream;
 use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::dto::ExportFormat;
-use super::repo::{self, StoredBallot};
 use crate::audit::checkpoint::Checkpoint;
 use crate::audit::model::{is_redactable, AuditEvent};
-use crate::ballots::definition::Definition;
+use crate::ballots::model::StoredBallot;
+use crate::ballots::repo::ballot_page;
 use crate::ballots::rules;
 use crate::db::{self, DbPool};
+use crate::elections::definition::Definition;
 use crate::elections::model::Election;
 use crate::elections::{ElectionId, Method};
-use crate::error::ApiError;
+use crate::error::AppError;
 
 /// Ballots (and audit events) read per query.
 pub const PAGE: i64 = 1000;
@@ -54,12 +55,12 @@ pub struct Job {
 pub struct Export {
     pub content_type: &'static str,
     pub filename: String,
-    pub body: mpsc::Receiver<Result<Bytes, ApiError>>,
+    pub body: mpsc::Receiver<Result<Bytes, AppError>>,
 }
 
 impl Export {
     /// The body as a stream for `HttpResponse::streaming`.
-    pub fn stream(self) -> impl Stream<Item = Result<Bytes, ApiError>> + 'static {
+    pub fn stream(self) -> impl Stream<Item = Result<Bytes, AppError>> + 'static {
         futures_util::stream::unfold(self.body, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
         })
@@ -85,7 +86,7 @@ pub fn start(pool: DbPool, job: Job) -> Export {
         ),
         None => format!("election-{id}.{ext}"),
     };
-    actix_web::rt::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let mut sink = Sink {
             tx,
             buf: Vec::with_capacity(CHUNK),
@@ -109,12 +110,12 @@ pub fn start(pool: DbPool, job: Job) -> Export {
 
 /// Buffers output and sends it in chunks.
 struct Sink {
-    tx: mpsc::Sender<Result<Bytes, ApiError>>,
+    tx: mpsc::Sender<Result<Bytes, AppError>>,
     buf: Vec<u8>,
 }
 
 impl Sink {
-    fn write(&mut self, bytes: &[u8]) -> Result<(), ApiError> {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), AppError> {
         self.buf.extend_from_slice(bytes);
         if self.buf.len() >= CHUNK {
             self.flush()?;
@@ -122,26 +123,26 @@ impl Sink {
         Ok(())
     }
 
-    fn write_json<T: serde::Serialize>(&mut self, value: &T) -> Result<(), ApiError> {
-        serde_json::to_writer(&mut self.buf, value).map_err(ApiError::internal)?;
+    fn write_json<T: serde::Serialize>(&mut self, value: &T) -> Result<(), AppError> {
+        serde_json::to_writer(&mut self.buf, value).map_err(AppError::internal)?;
         if self.buf.len() >= CHUNK {
             self.flush()?;
         }
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<(), ApiError> {
+    fn flush(&mut self) -> Result<(), AppError> {
         if self.buf.is_empty() {
             return Ok(());
         }
         let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
         self.tx
             .blocking_send(Ok(chunk))
-            .map_err(|_| ApiError::internal("the client went away"))
+            .map_err(|_| AppError::internal("the client went away"))
     }
 }
 
-fn produce(pool: &DbPool, job: &Job, out: &mut Sink) -> Result<(), ApiError> {
+fn produce(pool: &DbPool, job: &Job, out: &mut Sink) -> Result<(), AppError> {
     match job.format {
         ExportFormat::Json => json_export(pool, job, out),
         ExportFormat::Csv => csv_export(pool, job, out),
@@ -155,12 +156,12 @@ fn produce(pool: &DbPool, job: &Job, out: &mut Sink) -> Result<(), ApiError> {
 fn each_ballot(
     pool: &DbPool,
     election: ElectionId,
-    mut f: impl FnMut(&StoredBallot) -> Result<(), ApiError>,
-) -> Result<(), ApiError> {
+    mut f: impl FnMut(&StoredBallot) -> Result<(), AppError>,
+) -> Result<(), AppError> {
     let mut after: Option<String> = None;
     loop {
         let rows = db::with_conn(pool, |c| {
-            Ok(repo::ballot_page(c, election, after.as_deref(), PAGE)?)
+            Ok(ballot_page(c, election, after.as_deref(), PAGE)?)
         })?;
         for row in &rows {
             f(row)?;
@@ -175,16 +176,16 @@ fn each_ballot(
 fn answers_of(
     def: &Definition,
     b: &StoredBallot,
-) -> Result<Vec<crate::ballots::model::Answer>, ApiError> {
+) -> Result<Vec<crate::ballots::model::Answer>, AppError> {
     rules::decode(def, &b.content).ok_or_else(|| {
-        ApiError::internal(format!("ballot {} has unreadable content", b.tracking_code))
+        AppError::internal(format!("ballot {} has unreadable content", b.tracking_code))
     })
 }
 
 /// `{"format", "election", "merkle_root", "public_key", "ballots": [...],
 /// "ballot_count", "results", "signature", "audit_events": [...],
 /// "checkpoint"}` (docs/export-format.md).
-fn json_export(pool: &DbPool, job: &Job, out: &mut Sink) -> Result<(), ApiError> {
+fn json_export(pool: &DbPool, job: &Job, out: &mut Sink) -> Result<(), AppError> {
     let id = job.election.id;
     out.write(b"{\"format\":")?;
     out.write_json(&JSON_FORMAT)?;
@@ -263,7 +264,7 @@ pub fn is_ranked(method: Method) -> bool {
 /// `tracking_code,ballot_hash,<prompt> (<question id>),...`; a ranking's
 /// option ids joined by `>` (first preference first), a set's by `;`; an
 /// empty cell is a blank answer.
-fn csv_export(pool: &DbPool, job: &Job, out: &mut Sink) -> Result<(), ApiError> {
+fn csv_export(pool: &DbPool, job: &Job, out: &mut Sink) -> Result<(), AppError> {
     let mut header = String::from("tracking_code,ballot_hash");
     for q in &job.def.questions {
         header.push(',');
@@ -296,25 +297,25 @@ fn csv_export(pool: &DbPool, job: &Job, out: &mut Sink) -> Result<(), ApiError> 
 /// One ranked question as BLT: candidates are the options in position
 /// order, named by their option ids; one weight-1 line per ballot; the
 /// title is the question's prompt.
-fn blt_export(pool: &DbPool, job: &Job, out: &mut Sink) -> Result<(), ApiError> {
+fn blt_export(pool: &DbPool, job: &Job, out: &mut Sink) -> Result<(), AppError> {
     let qi = job
         .question
-        .ok_or_else(|| ApiError::internal("a BLT export without a question"))?;
+        .ok_or_else(|| AppError::internal("a BLT export without a question"))?;
     let q = job
         .def
         .questions
         .get(qi)
-        .ok_or_else(|| ApiError::internal("a BLT export of an unknown question"))?;
+        .ok_or_else(|| AppError::internal("a BLT export of an unknown question"))?;
     out.write(format!("{} {}\n", q.options.len(), q.seats).as_bytes())?;
     let mut line = String::new();
     each_ballot(pool, job.election.id, |b| {
         let part = b.content.split(';').nth(qi).ok_or_else(|| {
-            ApiError::internal(format!("ballot {} has unreadable content", b.tracking_code))
+            AppError::internal(format!("ballot {} has unreadable content", b.tracking_code))
         })?;
         line.clear();
         line.push('1');
         for p in part.split(',').filter(|p| !p.is_empty()) {
-            let pos: usize = p.parse().map_err(ApiError::internal)?;
+            let pos: usize = p.parse().map_err(AppError::internal)?;
             line.push(' ');
             line.push_str(&(pos + 1).to_string());
         }

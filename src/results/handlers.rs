@@ -2,15 +2,16 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
+use futures_util::StreamExt;
 use utoipa::OpenApi;
 
 use super::dto::{ExportFormat, ExportParams};
 use super::model::{QuestionResult, ResultsDocument, ResultsSignature};
 use super::service;
-use crate::auth::{Admin, AuthUser, Staff};
+use crate::auth::{Admin, SignedIn, Staff};
 use crate::elections::model::Election;
 use crate::elections::ElectionId;
-use crate::error::{ApiError, Problem};
+use crate::http::{ApiError, Problem};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -42,7 +43,8 @@ pub async fn tally_election(
     state: web::Data<AppState>,
     id: web::Path<ElectionId>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(service::tally(&state, &admin, id.into_inner()).await?))
+    Ok(HttpResponse::Ok()
+        .json(service::tally(&state.pool, &state.keys.signer, &admin, id.into_inner()).await?))
 }
 
 /// The signed results. `signature.value` is Ed25519 (key `signature.kid`
@@ -57,11 +59,11 @@ pub async fn tally_election(
     (status = 409, description = "Not tallied yet", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn get_results(
-    user: AuthUser,
+    user: SignedIn,
     state: web::Data<AppState>,
     id: web::Path<ElectionId>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(service::get(&state, &user, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(service::get(&state.pool, &user, id.into_inner()).await?))
 }
 
 /// The tally bundle, streamed, from `closed` on (409 before); recorded as an
@@ -100,12 +102,19 @@ pub async fn export_election(
     id: web::Path<ElectionId>,
     params: web::Query<ExportParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let export = service::export(&state, &staff, id.into_inner(), params.into_inner()).await?;
+    let export = service::export(
+        &state.pool,
+        &state.keys.signer,
+        &staff,
+        id.into_inner(),
+        params.into_inner(),
+    )
+    .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, export.content_type))
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{}\"", export.filename),
         ))
-        .streaming(export.stream()))
+        .streaming(export.stream().map(|chunk| chunk.map_err(ApiError::from))))
 }

@@ -8,14 +8,14 @@ use serde_json::json;
 
 use super::count::Counter;
 use super::repo;
-use crate::ballots::definition::Definition;
 use crate::ballots::rules;
 use crate::crypto::merkle::{leaf_hash, RootBuilder};
 use crate::crypto::{canonical_json, sha256_hex};
 use crate::db::DbConnection;
+use crate::elections::definition::Definition;
 use crate::elections::model::Election;
 use crate::elections::ElectionId;
-use crate::error::ApiError;
+use crate::error::AppError;
 
 /// Tracking codes named in a failure (the audit event and the problem).
 const NAMED: usize = 10;
@@ -119,11 +119,11 @@ pub fn check_and_count(
     def: &Definition,
     fixed_root: &str,
     counter: &mut Counter<'_>,
-) -> Result<Result<(), IntegrityFailure>, ApiError> {
+) -> Result<Result<(), IntegrityFailure>, AppError> {
     let mut root = RootBuilder::new();
     let mut bad = Vec::new();
     let mut bad_count = 0u64;
-    repo::for_each_ballot(conn, id, |b| -> Result<(), ApiError> {
+    repo::for_each_ballot(conn, id, |b| -> Result<(), AppError> {
         let matches = rules::decode(def, &b.content)
             .is_some_and(|answers| rules::ballot_hash(def, &answers) == b.ballot_hash);
         // Unreadable content is not counted; the tally is refused anyway.

@@ -1,9 +1,10 @@
-//! Queries on results, and the paged reads of ballots that the tally and
-//! the exports stream through.
+//! Queries on results, and the streamed read of ballots that the tally
+//! counts (the exports page through `ballots::repo::ballot_page`).
 
 use diesel::prelude::*;
 
 use super::model::ResultsRow;
+use crate::ballots::model::StoredBallot;
 use crate::db::schema::{ballots, results};
 use crate::db::DbConnection;
 use crate::elections::ElectionId;
@@ -21,38 +22,6 @@ pub fn find_results(conn: &mut DbConnection, id: ElectionId) -> QueryResult<Opti
         .select(ResultsRow::as_select())
         .first(conn)
         .optional()
-}
-
-/// One ballot as read for counting and export.
-#[derive(Debug, Clone, Queryable)]
-pub struct StoredBallot {
-    pub tracking_code: String,
-    pub ballot_hash: String,
-    pub content: String,
-}
-
-/// Up to `limit` ballots after tracking code `after`, in tracking-code order
-/// (keyset paging on the `(election_id, tracking_code)` unique index).
-pub fn ballot_page(
-    conn: &mut DbConnection,
-    election: ElectionId,
-    after: Option<&str>,
-    limit: i64,
-) -> QueryResult<Vec<StoredBallot>> {
-    let mut q = ballots::table
-        .filter(ballots::election_id.eq(election))
-        .select((
-            ballots::tracking_code,
-            ballots::ballot_hash,
-            ballots::content,
-        ))
-        .into_boxed();
-    if let Some(after) = after {
-        q = q.filter(ballots::tracking_code.gt(after.to_string()));
-    }
-    q.order(ballots::tracking_code.asc())
-        .limit(limit)
-        .load(conn)
 }
 
 /// Calls `f` on the content of every ballot of an election, streamed row by

@@ -9,23 +9,16 @@ use super::integrity;
 use super::model::{ResultsDocument, ResultsRow, ResultsSignature};
 use super::repo;
 use crate::audit;
-use crate::auth::AuthUser;
-use crate::ballots::definition;
-use crate::crypto::sha256_hex;
+use crate::auth::{AuthCheck, AuthUser};
+use crate::crypto::{sha256_hex, Signer};
 use crate::db::types::Time;
-use crate::db::{self, write_tx, DbConnection};
+use crate::db::{self, write_tx, DbConnection, DbPool};
+use crate::elections::definition;
+use crate::elections::lifecycle::wrong_state;
 use crate::elections::model::Election;
-use crate::elections::service::{can_see, load_visible, Viewer};
-use crate::elections::{repo as elections_repo, ElectionId, ElectionRow, ElectionState, Method};
-use crate::error::ApiError;
-use crate::state::AppState;
-
-fn wrong_state(row: &ElectionRow, action: &str) -> ApiError {
-    ApiError::conflict(format!(
-        "The election is {}; it cannot be {action}.",
-        row.state
-    ))
-}
+use crate::elections::visibility::{can_see, load_visible, Viewer};
+use crate::elections::{repo as elections_repo, ElectionId, ElectionState, Method};
+use crate::error::AppError;
 
 /// `closed → tallied`: checks the stored ballots against their hashes and
 /// the Merkle root fixed at close (refusing with `integrity.failed` on any
@@ -36,22 +29,24 @@ fn wrong_state(row: &ElectionRow, action: &str) -> ApiError {
 /// commit together. A concurrent
 /// second tally loses the conditional transition and gets 409.
 pub async fn tally(
-    state: &AppState,
-    admin: &AuthUser,
+    pool: &DbPool,
+    signer: &Signer,
+    admin: &AuthCheck,
     id: ElectionId,
-) -> Result<Election, ApiError> {
-    let actor = admin.id;
-    let signer = state.keys.signer.clone();
-    db::run(&state.pool, move |c| {
-        let row = elections_repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
+) -> Result<Election, AppError> {
+    let admin = admin.clone();
+    let signer = signer.clone();
+    db::run(pool, move |c| {
+        let actor = admin.check(c)?.id;
+        let row = elections_repo::find_election(c, id)?.ok_or(AppError::NotFound)?;
         if row.state() != ElectionState::Closed {
             return Err(wrong_state(&row, "tallied"));
         }
         let root = row
             .merkle_root
             .clone()
-            .ok_or_else(|| ApiError::internal("a closed election without a Merkle root"))?;
-        let seed = hex::decode(&root).map_err(ApiError::internal)?;
+            .ok_or_else(|| AppError::internal("a closed election without a Merkle root"))?;
+        let seed = hex::decode(&root).map_err(AppError::internal)?;
         let def = definition::load(c, id)?;
         let mut counter = Counter::new(&def);
         if let Err(failure) = integrity::check_and_count(c, id, &def, &root, &mut counter)? {
@@ -65,11 +60,11 @@ pub async fn tally(
                     failure.details(),
                 )
             })?;
-            return Err(ApiError::Integrity(failure.describe()));
+            return Err(AppError::Integrity(failure.describe()));
         }
         let election_digest = integrity::election_digest(&load_visible(c, Viewer::Staff, id)?);
         let ballot_count = counter.ballots();
-        let questions = counter.finish(&seed).map_err(ApiError::internal)?;
+        let questions = counter.finish(&seed).map_err(AppError::internal)?;
         let computed_at = Time::now();
         let doc = ResultsDocument {
             election_id: id,
@@ -82,10 +77,10 @@ pub async fn tally(
         };
         let signed = doc.signed_bytes();
         let signature = signer.sign_b64(&signed);
-        let document = String::from_utf8(signed).map_err(ApiError::internal)?;
+        let document = String::from_utf8(signed).map_err(AppError::internal)?;
         write_tx(c, |c| {
             if !elections_repo::transition(c, id, "closed", "tallied", None, None)? {
-                let row = elections_repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
+                let row = elections_repo::find_election(c, id)?.ok_or(AppError::NotFound)?;
                 return Err(wrong_state(&row, "tallied"));
             }
             audit::record(
@@ -118,9 +113,9 @@ pub async fn tally(
 }
 
 /// The served results: the stored signed document plus its signature.
-pub fn results_json(row: &ResultsRow) -> Result<serde_json::Value, ApiError> {
+pub fn results_json(row: &ResultsRow) -> Result<serde_json::Value, AppError> {
     let mut value: serde_json::Value =
-        serde_json::from_str(&row.document).map_err(ApiError::internal)?;
+        serde_json::from_str(&row.document).map_err(AppError::internal)?;
     let signature = ResultsSignature {
         kid: row.kid.clone(),
         alg: "EdDSA".into(),
@@ -128,10 +123,10 @@ pub fn results_json(row: &ResultsRow) -> Result<serde_json::Value, ApiError> {
     };
     let map = value
         .as_object_mut()
-        .ok_or_else(|| ApiError::internal("stored results are not an object"))?;
+        .ok_or_else(|| AppError::internal("stored results are not an object"))?;
     map.insert(
         "signature".into(),
-        serde_json::to_value(signature).map_err(ApiError::internal)?,
+        serde_json::to_value(signature).map_err(AppError::internal)?,
     );
     Ok(value)
 }
@@ -143,7 +138,7 @@ fn record_read(
     action: &str,
     id: ElectionId,
     details: serde_json::Value,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     write_tx(c, |c| {
         audit::record(c, Some(reader.id), action, Some(id), details).map(|_| ())
     })
@@ -152,20 +147,21 @@ fn record_read(
 /// The results: admins and auditors once tallied (409 before; each read is
 /// an audit event), eligible voters once published (404 before).
 pub async fn get(
-    state: &AppState,
-    user: &AuthUser,
+    pool: &DbPool,
+    user: &AuthCheck,
     id: ElectionId,
-) -> Result<serde_json::Value, ApiError> {
-    let viewer = Viewer::of(user)?;
-    let reader = user.clone();
-    db::run(&state.pool, move |c| {
-        let row = elections_repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
+) -> Result<serde_json::Value, AppError> {
+    let user = user.clone();
+    db::run(pool, move |c| {
+        let reader = user.check(c)?;
+        let viewer = Viewer::of(&reader)?;
+        let row = elections_repo::find_election(c, id)?.ok_or(AppError::NotFound)?;
         if !can_see(c, viewer, &row)? {
-            return Err(ApiError::NotFound);
+            return Err(AppError::NotFound);
         }
         match viewer {
             Viewer::Voter(_) if row.state() != ElectionState::Published => {
-                return Err(ApiError::NotFound)
+                return Err(AppError::NotFound)
             }
             Viewer::Staff
                 if !matches!(
@@ -173,7 +169,7 @@ pub async fn get(
                     ElectionState::Tallied | ElectionState::Published
                 ) =>
             {
-                return Err(ApiError::conflict(format!(
+                return Err(AppError::conflict(format!(
                     "The election is {}; results exist once it is tallied.",
                     row.state
                 )))
@@ -181,7 +177,7 @@ pub async fn get(
             _ => {}
         }
         let results = repo::find_results(c, id)?
-            .ok_or_else(|| ApiError::internal("a tallied election without results"))?;
+            .ok_or_else(|| AppError::internal("a tallied election without results"))?;
         let body = results_json(&results)?;
         if matches!(viewer, Viewer::Staff) {
             record_read(c, &reader, "results.read", id, json!({}))?;
@@ -194,38 +190,40 @@ pub async fn get(
 /// Checks an export request and records it (`export.downloaded`), then
 /// starts streaming it from the blocking pool.
 pub async fn export(
-    state: &AppState,
-    staff: &AuthUser,
+    pool: &DbPool,
+    signer: &Signer,
+    staff: &AuthCheck,
     id: ElectionId,
     params: ExportParams,
-) -> Result<Export, ApiError> {
+) -> Result<Export, AppError> {
     let format = params.format.unwrap_or_default();
     match (format, params.question) {
         (ExportFormat::Blt, None) => {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "question",
                 "is required with format=blt (one ranked question per BLT file)",
             ))
         }
         (ExportFormat::Json | ExportFormat::Csv, Some(_)) => {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "question",
                 "applies to format=blt only; json and csv hold every question",
             ))
         }
         _ => {}
     }
-    let reader = staff.clone();
-    let signer = state.keys.signer.clone();
+    let staff = staff.clone();
+    let signer = signer.clone();
     let public_key = json!({
-        "kid": state.keys.signer.kid,
+        "kid": signer.kid,
         "alg": "EdDSA",
-        "public_key": state.keys.signer.public_key_b64(),
+        "public_key": signer.public_key_b64(),
     });
-    let job = db::run(&state.pool, move |c| {
-        let row = elections_repo::find_election(c, id)?.ok_or(ApiError::NotFound)?;
+    let job = db::run(pool, move |c| {
+        let reader = staff.check(c)?;
+        let row = elections_repo::find_election(c, id)?.ok_or(AppError::NotFound)?;
         if matches!(row.state(), ElectionState::Draft | ElectionState::Open) {
-            return Err(ApiError::conflict(format!(
+            return Err(AppError::conflict(format!(
                 "The election is {}; exports exist once it is closed.",
                 row.state
             )));
@@ -240,11 +238,11 @@ pub async fn export(
                     .iter()
                     .position(|q| q.id == qid)
                     .ok_or_else(|| {
-                        ApiError::invalid("question", "is not a question of this election")
+                        AppError::invalid("question", "is not a question of this election")
                     })?;
                 let method = def.questions[qi].method;
                 if matches!(method, Method::Plurality | Method::Approval) {
-                    return Err(ApiError::invalid(
+                    return Err(AppError::invalid(
                         "question",
                         format!(
                             "is counted by {method}: BLT holds rankings (borda, irv, stv, schulze)"
@@ -266,7 +264,7 @@ pub async fn export(
         let checkpoint = write_tx(c, |c| {
             audit::record(c, Some(reader.id), "export.downloaded", Some(id), details)?;
             audit::checkpoint::checkpoint_head(c, &signer)?
-                .ok_or_else(|| ApiError::internal("no checkpoint after an append"))
+                .ok_or_else(|| AppError::internal("no checkpoint after an append"))
         })?;
         Ok(export::Job {
             format,
@@ -279,5 +277,5 @@ pub async fn export(
         })
     })
     .await?;
-    Ok(export::start(state.pool.clone(), job))
+    Ok(export::start(pool.clone(), job))
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::db;
-use crate::error::ApiError;
+use crate::http::ApiError;
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -39,17 +39,11 @@ pub async fn healthz() -> HttpResponse {
 /// Readiness: 200 when the database answers, 503 (within 2 s) when not.
 #[utoipa::path(get, path = "/readyz", tag = "system", responses(
     (status = 200, body = Health),
-    (status = 503, body = crate::error::Problem, content_type = "application/problem+json")
+    (status = 503, body = crate::http::Problem, content_type = "application/problem+json")
 ))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let pool = state.pool.clone();
-    let check = web::block(move || db::ping(&pool, Duration::from_millis(1500)));
-    match tokio::time::timeout(Duration::from_millis(1900), check).await {
-        Ok(Ok(Ok(()))) => Ok(HttpResponse::Ok().json(Health { status: "ok" })),
-        Ok(Ok(Err(e))) => Err(ApiError::Unavailable(e.to_string())),
-        Ok(Err(e)) => Err(ApiError::Unavailable(e.to_string())),
-        Err(_) => Err(ApiError::Unavailable("readiness check timed out".into())),
-    }
+    db::ready(&state.pool, Duration::from_millis(1900)).await?;
+    Ok(HttpResponse::Ok().json(Health { status: "ok" }))
 }
 
 #[derive(Serialize, ToSchema)]

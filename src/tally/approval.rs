@@ -12,14 +12,15 @@
 //!
 //! Tally: `{"counts": {id: approvals}, "total": ballots, "blank": n, "ties": [...]}`.
 
+use crate::tally::ties::TieRule;
 use crate::tally::{check, counts_outcome, Outcome, TallyError};
 
 /// Counts an approval election.
-pub fn count(
+pub fn count<'a>(
     options: &[String],
     seats: u32,
     ballots: &[(Vec<u16>, u64)],
-    seed: &[u8],
+    ties: impl Into<TieRule<'a>>,
 ) -> Result<Outcome, TallyError> {
     let ck = check(options, seats, ballots)?;
     let mut counts = vec![0u64; ck.n];
@@ -34,7 +35,7 @@ pub fn count(
         options,
         &counts,
         &ck,
-        seed,
+        ties.into(),
         "approval/winners",
     ))
 }

@@ -16,6 +16,7 @@
 
 use crate::tally::{
     check, option_map, top_by_score, OptionMap, Outcome, Tally, TallyError, TieBreaker, TieRecord,
+    TieRule,
 };
 use serde::{Deserialize, Serialize};
 
@@ -33,11 +34,11 @@ pub struct BordaTally {
 }
 
 /// Counts a Borda election.
-pub fn count(
+pub fn count<'a>(
     options: &[String],
     seats: u32,
     ballots: &[(Vec<u16>, u64)],
-    seed: &[u8],
+    ties: impl Into<TieRule<'a>>,
 ) -> Result<Outcome, TallyError> {
     let ck = check(options, seats, ballots)?;
     let n = ck.n as u64;
@@ -52,7 +53,7 @@ pub fn count(
             *slot = slot.checked_add(p).ok_or(TallyError::TooManyBallots)?;
         }
     }
-    let tb = TieBreaker::new(seed);
+    let tb = TieBreaker::new(ties);
     let (winners, ties) = top_by_score(options, &points, ck.seats, &tb, "borda/winners");
     Ok(Outcome {
         winners: winners.iter().map(|&i| options[i].clone()).collect(),

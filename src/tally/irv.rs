@@ -39,6 +39,7 @@
 use crate::tally::ties::{break_tie, TieAt};
 use crate::tally::{
     check, option_map, Method, OptionMap, Outcome, Round, Tally, TallyError, TieBreaker, TieRecord,
+    TieRule,
 };
 use serde::{Deserialize, Serialize};
 
@@ -92,11 +93,11 @@ pub struct IrvTransfers {
 }
 
 /// Counts an IRV election (`seats` must be 1).
-pub fn count(
+pub fn count<'a>(
     options: &[String],
     seats: u32,
     ballots: &[(Vec<u16>, u64)],
-    seed: &[u8],
+    ties: impl Into<TieRule<'a>>,
 ) -> Result<Outcome, TallyError> {
     let ck = check(options, seats, ballots)?;
     if seats != 1 {
@@ -106,7 +107,7 @@ pub fn count(
         });
     }
     let n = ck.n;
-    let tb = TieBreaker::new(seed);
+    let tb = TieBreaker::new(ties);
 
     // piles[o]: (ballot entry, position in its ranking) of the ballots
     // currently counting for option o

@@ -49,7 +49,7 @@ pub mod ties;
 
 pub use aggregate::Aggregator;
 pub use fixed::Fixed;
-pub use ties::{LotDraw, TieBreaker, TieMethod, TieRecord};
+pub use ties::{LotDraw, TieBreaker, TieMethod, TieRecord, TieRule};
 
 /// The counting methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -247,13 +247,24 @@ pub fn count(
     ballots: &[(Vec<u16>, u64)],
     seed: &[u8],
 ) -> Result<Outcome, TallyError> {
+    count_with(method, options, seats, ballots, &TieRule::Lot(seed))
+}
+
+/// [`count`] with open ties decided by `ties` instead of the seeded lot.
+pub fn count_with(
+    method: Method,
+    options: &[String],
+    seats: u32,
+    ballots: &[(Vec<u16>, u64)],
+    ties: &TieRule<'_>,
+) -> Result<Outcome, TallyError> {
     match method {
-        Method::Plurality => plurality::count(options, seats, ballots, seed),
-        Method::Approval => approval::count(options, seats, ballots, seed),
-        Method::Borda => borda::count(options, seats, ballots, seed),
-        Method::Irv => irv::count(options, seats, ballots, seed),
-        Method::Stv => stv::count(options, seats, ballots, seed),
-        Method::Schulze => schulze::count(options, seats, ballots, seed),
+        Method::Plurality => plurality::count(options, seats, ballots, ties),
+        Method::Approval => approval::count(options, seats, ballots, ties),
+        Method::Borda => borda::count(options, seats, ballots, ties),
+        Method::Irv => irv::count(options, seats, ballots, ties),
+        Method::Stv => stv::count(options, seats, ballots, ties),
+        Method::Schulze => schulze::count(options, seats, ballots, ties),
     }
 }
 
@@ -414,10 +425,10 @@ pub(crate) fn counts_outcome(
     options: &[String],
     counts: &[u64],
     ck: &Checked,
-    seed: &[u8],
+    ties: TieRule<'_>,
     context: &str,
 ) -> Outcome {
-    let tb = TieBreaker::new(seed);
+    let tb = TieBreaker::new(ties);
     let (winners, ties) = top_by_score(options, counts, ck.seats, &tb, context);
     Outcome {
         winners: winners.iter().map(|&i| options[i].clone()).collect(),
@@ -464,7 +475,7 @@ pub(crate) fn top_by_score<S: Ord + Copy>(
     }
     let tied_names = ties::sorted_names(&group, options);
     for k in 0..need {
-        let Some((chosen, draw)) = tb.draw(context, k as u64, &group, options) else {
+        let Some((chosen, method, lot)) = tb.decide(context, k as u64, &group, options) else {
             break;
         };
         group.retain(|&i| i != chosen);
@@ -474,9 +485,9 @@ pub(crate) fn top_by_score<S: Ord + Copy>(
             round: None,
             tied: tied_names.clone(),
             chosen: options[chosen].clone(),
-            method: TieMethod::Lot,
+            method,
             lookback_round: None,
-            lot: Some(draw),
+            lot,
         });
     }
     (winners, ties)

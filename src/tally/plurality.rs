@@ -17,14 +17,15 @@
 //! Tally: `{"counts": {id: votes}, "total": ballots, "blank": n, "ties": [...]}`.
 //! Every option appears in `counts`, with 0 if it got no vote.
 
+use crate::tally::ties::TieRule;
 use crate::tally::{check, counts_outcome, Outcome, TallyError};
 
 /// Counts a plurality election.
-pub fn count(
+pub fn count<'a>(
     options: &[String],
     seats: u32,
     ballots: &[(Vec<u16>, u64)],
-    seed: &[u8],
+    ties: impl Into<TieRule<'a>>,
 ) -> Result<Outcome, TallyError> {
     let ck = check(options, seats, ballots)?;
     let mut counts = vec![0u64; ck.n];
@@ -45,7 +46,7 @@ pub fn count(
         options,
         &counts,
         &ck,
-        seed,
+        ties.into(),
         "plurality/winners",
     ))
 }

@@ -31,6 +31,7 @@
 
 use crate::tally::{
     check, option_map, top_by_score, OptionMap, Outcome, Tally, TallyError, TieBreaker, TieRecord,
+    TieRule,
 };
 use serde::{Deserialize, Serialize};
 
@@ -140,11 +141,11 @@ pub(crate) fn ranking(n: usize, p: &[u64]) -> Vec<Vec<usize>> {
 }
 
 /// Counts a Schulze election.
-pub fn count(
+pub fn count<'a>(
     options: &[String],
     seats: u32,
     ballots: &[(Vec<u16>, u64)],
-    seed: &[u8],
+    ties: impl Into<TieRule<'a>>,
 ) -> Result<Outcome, TallyError> {
     let ck = check(options, seats, ballots)?;
     let n = ck.n;
@@ -158,7 +159,7 @@ pub fn count(
             score[x] = groups.len() - g;
         }
     }
-    let tb = TieBreaker::new(seed);
+    let tb = TieBreaker::new(ties);
     let (winners, ties) = top_by_score(options, &score, ck.seats, &tb, "schulze/winners");
 
     let matrix = |m: &[u64]| {

@@ -69,6 +69,7 @@ use crate::tally::fixed::SCALE;
 use crate::tally::ties::{break_tie, TieAt};
 use crate::tally::{
     check, option_map, Fixed, OptionMap, Outcome, Round, Tally, TallyError, TieBreaker, TieRecord,
+    TieRule,
 };
 use serde::{Deserialize, Serialize};
 
@@ -246,11 +247,11 @@ impl Count<'_> {
 }
 
 /// Counts an STV election under the Scottish 2007 rules.
-pub fn count(
+pub fn count<'a>(
     options: &[String],
     seats: u32,
     ballots: &[(Vec<u16>, u64)],
-    seed: &[u8],
+    ties: impl Into<TieRule<'a>>,
 ) -> Result<Outcome, TallyError> {
     let ck = check(options, seats, ballots)?;
     let n = ck.n;
@@ -259,7 +260,7 @@ pub fn count(
     Fixed::from_int(valid).ok_or(TallyError::TooManyBallots)?;
     let quota =
         Fixed::from_int(valid / (u64::from(seats) + 1) + 1).ok_or(TallyError::TooManyBallots)?;
-    let tb = TieBreaker::new(seed);
+    let tb = TieBreaker::new(ties);
 
     let mut counts = Vec::with_capacity(ballots.len());
     let mut piles: Vec<Vec<Paper>> = vec![Vec::new(); n];

@@ -64,6 +64,8 @@ pub enum TieMethod {
     Lookback,
     /// By the seeded draw described in this module.
     Lot,
+    /// By a tie-breaking order given with the ballots ([`TieRule::Order`]).
+    Order,
 }
 
 /// One draw by lot, with everything needed to re-check it.
@@ -97,7 +99,7 @@ pub struct TieRecord {
     /// The option chosen (eliminated, excluded, transferred first, or
     /// elected, according to `purpose`).
     pub chosen: String,
-    /// `"lookback"` or `"lot"`.
+    /// `"lookback"`, `"lot"` or `"order"`.
     pub method: TieMethod,
     /// For look-back: the earlier round whose votes decided it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -107,22 +109,92 @@ pub struct TieRecord {
     pub lot: Option<LotDraw>,
 }
 
-/// The seeded draw. Cheap to create; holds only the seed.
+/// How the ties that a method's own rules leave open are decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TieRule<'a> {
+    /// The seeded draw described in this module (the server always, and
+    /// `ballotbox count` by default).
+    Lot(&'a [u8]),
+    /// A fixed order of option ids: of the tied options, the one listed
+    /// first is chosen (eliminated, excluded, transferred first or elected,
+    /// by the tie's purpose). A BLT file's `[tie ...]` line, read as Droop
+    /// reads it. Options missing from the list come after it, by id.
+    Order(&'a [String]),
+}
+
+impl<'a> From<&'a [u8]> for TieRule<'a> {
+    fn from(seed: &'a [u8]) -> Self {
+        TieRule::Lot(seed)
+    }
+}
+
+impl<'a, const N: usize> From<&'a [u8; N]> for TieRule<'a> {
+    fn from(seed: &'a [u8; N]) -> Self {
+        TieRule::Lot(seed)
+    }
+}
+
+impl<'a> From<&'a Vec<u8>> for TieRule<'a> {
+    fn from(seed: &'a Vec<u8>) -> Self {
+        TieRule::Lot(seed)
+    }
+}
+
+impl<'a> From<&TieRule<'a>> for TieRule<'a> {
+    fn from(rule: &TieRule<'a>) -> Self {
+        *rule
+    }
+}
+
+/// Decides open ties by a [`TieRule`]. Cheap to create; holds only the rule.
 #[derive(Debug, Clone)]
 pub struct TieBreaker<'a> {
-    seed: &'a [u8],
+    rule: TieRule<'a>,
 }
 
 impl<'a> TieBreaker<'a> {
-    /// A tie breaker for one count, seeded by the caller's bytes.
-    pub fn new(seed: &'a [u8]) -> Self {
-        TieBreaker { seed }
+    /// A tie breaker for one count.
+    pub fn new(rule: impl Into<TieRule<'a>>) -> Self {
+        TieBreaker { rule: rule.into() }
+    }
+
+    /// Decides among `tied` (indices into `options`): the chosen index,
+    /// how, and the draw when it was by lot. `None` if `tied` is empty or
+    /// holds an index out of range of `options`.
+    pub fn decide(
+        &self,
+        context: &str,
+        k: u64,
+        tied: &[usize],
+        options: &[String],
+    ) -> Option<(usize, TieMethod, Option<LotDraw>)> {
+        match self.rule {
+            TieRule::Lot(_) => {
+                let (chosen, draw) = self.draw(context, k, tied, options)?;
+                Some((chosen, TieMethod::Lot, Some(draw)))
+            }
+            TieRule::Order(order) => {
+                if tied.iter().any(|&i| i >= options.len()) {
+                    return None;
+                }
+                let place = |i: usize| {
+                    let pos = order.iter().position(|o| *o == options[i]);
+                    (pos.unwrap_or(usize::MAX), options[i].as_bytes())
+                };
+                let chosen = tied.iter().copied().min_by_key(|&i| place(i))?;
+                Some((chosen, TieMethod::Order, None))
+            }
+        }
     }
 
     /// The raw hash for `(context, k)`.
     pub fn hash(&self, context: &str, k: u64) -> [u8; 32] {
+        let seed = match self.rule {
+            TieRule::Lot(seed) => seed,
+            TieRule::Order(_) => &[],
+        };
         let mut h = Sha256::new();
-        h.update(self.seed);
+        h.update(seed);
         h.update(b"ballotbox-tie|");
         h.update(context.as_bytes());
         h.update(b"|");
@@ -299,7 +371,7 @@ pub(crate) fn break_tie<T: Ord + Copy>(
             },
         )),
         Lookback::Undecided(remaining) => {
-            let (chosen, draw) = tb.draw(context, 0, &remaining, options)?;
+            let (chosen, method, lot) = tb.decide(context, 0, &remaining, options)?;
             Some((
                 chosen,
                 TieRecord {
@@ -307,9 +379,9 @@ pub(crate) fn break_tie<T: Ord + Copy>(
                     round: Some(round),
                     tied: names,
                     chosen: options[chosen].clone(),
-                    method: TieMethod::Lot,
+                    method,
                     lookback_round: None,
-                    lot: Some(draw),
+                    lot,
                 },
             ))
         }

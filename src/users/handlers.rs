@@ -10,8 +10,8 @@ use super::dto::{
 use super::model::{Role, User, UserId};
 use super::service;
 use crate::auth::Admin;
-use crate::error::{ApiError, Problem};
-use crate::http::paging::Page;
+use crate::http::{ApiError, JsonBody, Problem};
+use crate::paging::Page;
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -51,9 +51,16 @@ pub fn routes(cfg: &mut web::ServiceConfig, bulk: &web::JsonConfig) {
 pub async fn create_user(
     admin: Admin,
     state: web::Data<AppState>,
-    body: web::Json<CreateUserRequest>,
+    body: JsonBody<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let created = service::create(&state, &admin, body.into_inner()).await?;
+    let created = service::create(
+        &state.pool,
+        &state.passwords,
+        state.settings.auth.invitation_ttl_days,
+        &admin,
+        body.0,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -63,9 +70,15 @@ pub async fn create_user(
 pub async fn import_users(
     admin: Admin,
     state: web::Data<AppState>,
-    body: web::Json<ImportRequest>,
+    body: JsonBody<ImportRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let report = service::import(&state, &admin, body.into_inner()).await?;
+    let report = service::import(
+        &state.pool,
+        state.settings.auth.invitation_ttl_days,
+        &admin,
+        body.0,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(report))
 }
 
@@ -73,11 +86,11 @@ pub async fn import_users(
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserFilter),
     security(("bearer" = [])), responses((status = 200, body = Page<User>)))]
 pub async fn list_users(
-    _admin: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     filter: web::Query<UserFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = service::list(&state.pool, filter.into_inner()).await?;
+    let page = service::list(&state.pool, &admin, filter.into_inner()).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -88,11 +101,11 @@ pub async fn list_users(
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn get_user(
-    _admin: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<UserId>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = service::get_user(&state.pool, id.into_inner()).await?;
+    let user = service::get_user(&state.pool, &admin, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(user))
 }
 
@@ -106,8 +119,8 @@ pub async fn update_user(
     admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<UserId>,
-    body: web::Json<UpdateUserRequest>,
+    body: JsonBody<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = service::update(&state, &admin, id.into_inner(), body.into_inner()).await?;
+    let user = service::update(&state.pool, &admin, id.into_inner(), body.0).await?;
     Ok(HttpResponse::Ok().json(user))
 }

@@ -15,22 +15,22 @@ use super::model::{normalize_email, NewUser, Role, User, UserId};
 use super::repo;
 use crate::audit;
 use crate::auth::model::InvitationRow;
+use crate::auth::password::Passwords;
 use crate::auth::tokens::{hash_token, random_token};
-use crate::auth::{repo as auth_repo, AuthUser};
+use crate::auth::{repo as auth_repo, AuthCheck};
 use crate::db::types::Time;
 use crate::db::{self, write_tx, DbConnection, DbPool};
-use crate::error::{ApiError, FieldError};
-use crate::http::paging::{Page, PageParams};
-use crate::state::AppState;
+use crate::error::{AppError, FieldError, Input};
+use crate::paging::{Page, PageParams};
 
 /// Rows one import may carry.
 pub const MAX_IMPORT: usize = 10_000;
 
 /// Checks an email address the way every entry point does.
-pub fn check_email(email: &str) -> Result<(), ApiError> {
+pub fn check_email(email: &str) -> Result<(), AppError> {
     let email = email.trim();
     if email.len() > 254 || !email.validate_email() {
-        return Err(ApiError::invalid("email", "must be a valid email address"));
+        return Err(AppError::invalid("email", "must be a valid email address"));
     }
     Ok(())
 }
@@ -42,7 +42,7 @@ pub fn create_user(
     display_name: &str,
     roles: &[Role],
     password_hash: Option<&str>,
-) -> Result<User, ApiError> {
+) -> Result<User, AppError> {
     check_email(email)?;
     write_tx(conn, |conn| {
         insert_new_user(conn, email, display_name, roles, password_hash)
@@ -58,7 +58,7 @@ pub fn create_user_from_cli(
     display_name: &str,
     roles: &[Role],
     password_hash: &str,
-) -> Result<User, ApiError> {
+) -> Result<User, AppError> {
     check_email(email)?;
     write_tx(conn, |conn| {
         let user = insert_new_user(conn, email, display_name, roles, Some(password_hash))?;
@@ -79,11 +79,11 @@ fn insert_new_user(
     display_name: &str,
     roles: &[Role],
     password_hash: Option<&str>,
-) -> Result<User, ApiError> {
+) -> Result<User, AppError> {
     let email = email.trim();
     let normalized = normalize_email(email);
     if repo::find_by_email(conn, &normalized)?.is_some() {
-        return Err(ApiError::conflict("A user with this email already exists."));
+        return Err(AppError::conflict("A user with this email already exists."));
     }
     let mut roles = roles.to_vec();
     roles.sort();
@@ -117,7 +117,7 @@ fn issue_invitation(
     conn: &mut DbConnection,
     user: UserId,
     ttl_days: i64,
-) -> Result<String, ApiError> {
+) -> Result<String, AppError> {
     let token = random_token();
     let now = Time::now();
     auth_repo::insert_invitation(
@@ -134,8 +134,8 @@ fn issue_invitation(
 }
 
 /// A user with their roles, or 404.
-pub fn load_user(conn: &mut DbConnection, id: UserId) -> Result<User, ApiError> {
-    let row = repo::find_by_id(conn, id)?.ok_or(ApiError::NotFound)?;
+pub fn load_user(conn: &mut DbConnection, id: UserId) -> Result<User, AppError> {
+    let row = repo::find_by_id(conn, id)?.ok_or(AppError::NotFound)?;
     let roles = repo::list_roles(conn, id)?;
     Ok(User::from_row(row, roles))
 }
@@ -144,7 +144,7 @@ pub fn load_user(conn: &mut DbConnection, id: UserId) -> Result<User, ApiError> 
 fn with_roles(
     conn: &mut DbConnection,
     rows: Vec<super::model::UserRow>,
-) -> Result<Vec<User>, ApiError> {
+) -> Result<Vec<User>, AppError> {
     let ids: Vec<UserId> = rows.iter().map(|r| r.id).collect();
     let mut roles: HashMap<UserId, Vec<Role>> = HashMap::new();
     for (id, role) in repo::list_roles_of(conn, &ids)? {
@@ -162,35 +162,46 @@ fn with_roles(
 }
 
 /// Several users with their roles, in two queries.
-pub fn load_users(conn: &mut DbConnection, ids: &[UserId]) -> Result<Vec<User>, ApiError> {
+pub fn load_users(conn: &mut DbConnection, ids: &[UserId]) -> Result<Vec<User>, AppError> {
     let rows = repo::find_by_ids(conn, ids)?;
     with_roles(conn, rows)
 }
 
-pub async fn get_user(pool: &DbPool, id: UserId) -> Result<User, ApiError> {
-    db::run(pool, move |c| load_user(c, id)).await
+pub async fn get_user(pool: &DbPool, admin: &AuthCheck, id: UserId) -> Result<User, AppError> {
+    let admin = admin.clone();
+    db::run(pool, move |c| {
+        admin.check(c)?;
+        load_user(c, id)
+    })
+    .await
 }
 
-fn blank_name() -> ApiError {
-    ApiError::invalid("display_name", "must not be blank")
+fn blank_name() -> AppError {
+    AppError::invalid("display_name", "must not be blank")
 }
 
 /// Creates one user, with a password or an invitation token.
 pub async fn create(
-    state: &AppState,
-    admin: &AuthUser,
-    req: CreateUserRequest,
-) -> Result<CreatedUser, ApiError> {
+    pool: &DbPool,
+    passwords: &Passwords,
+    invitation_ttl_days: i64,
+    admin: &AuthCheck,
+    req: Input<CreateUserRequest>,
+) -> Result<CreatedUser, AppError> {
+    // The caller first: the body's errors and the costly hash are for admins.
+    let check = admin.clone();
+    let actor = db::run(pool, move |c| Ok(check.check(c)?.id)).await?;
+    let req = req.open()?;
     req.validate()?;
     if req.display_name.trim().is_empty() {
         return Err(blank_name());
     }
     let hash = match req.password.clone() {
-        Some(p) => Some(state.passwords.hash(p).await?),
+        Some(p) => Some(passwords.hash(p).await?),
         None => None,
     };
-    let (actor, ttl) = (admin.id, state.settings.auth.invitation_ttl_days);
-    db::run(&state.pool, move |c| {
+    let ttl = invitation_ttl_days;
+    db::run(pool, move |c| {
         write_tx(c, |c| {
             let user = insert_new_user(c, &req.email, &req.display_name, &req.roles, hash.as_deref())?;
             let invitation_token = match hash {
@@ -215,18 +226,21 @@ pub async fn create(
 
 /// Imports up to 10,000 users in one transaction, with a per-row report.
 pub async fn import(
-    state: &AppState,
-    admin: &AuthUser,
-    req: ImportRequest,
-) -> Result<ImportReport, ApiError> {
-    if req.users.len() > MAX_IMPORT {
-        return Err(ApiError::invalid(
-            "users",
-            format!("at most {MAX_IMPORT} rows per import"),
-        ));
-    }
-    let (actor, ttl) = (admin.id, state.settings.auth.invitation_ttl_days);
-    db::run(&state.pool, move |c| {
+    pool: &DbPool,
+    invitation_ttl_days: i64,
+    admin: &AuthCheck,
+    req: Input<ImportRequest>,
+) -> Result<ImportReport, AppError> {
+    let (admin, ttl) = (admin.clone(), invitation_ttl_days);
+    db::run(pool, move |c| {
+        let actor = admin.check(c)?.id;
+        let req = req.open()?;
+        if req.users.len() > MAX_IMPORT {
+            return Err(AppError::invalid(
+                "users",
+                format!("at most {MAX_IMPORT} rows per import"),
+            ));
+        }
         write_tx(c, |c| {
             let mut report = ImportReport {
                 created: Vec::new(),
@@ -301,15 +315,20 @@ pub async fn import(
 }
 
 /// Lists users by id with cursor paging.
-pub async fn list(pool: &DbPool, filter: UserFilter) -> Result<Page<User>, ApiError> {
+pub async fn list(
+    pool: &DbPool,
+    admin: &AuthCheck,
+    filter: UserFilter,
+) -> Result<Page<User>, AppError> {
     let page = PageParams {
         limit: filter.limit,
         cursor: filter.cursor,
     };
     let limit = page.limit();
     let after = page.after_as::<UserId>()?;
-    let (role, q) = (filter.role, filter.q);
+    let (role, q, admin) = (filter.role, filter.q, admin.clone());
     db::run(pool, move |c| {
+        admin.check(c)?;
         let rows = repo::list_users(c, role, q.as_deref(), after, limit + 1)?;
         let users = with_roles(c, rows)?;
         Ok(Page::from_rows(users, limit, |u: &User| u.id.to_string()))
@@ -317,14 +336,8 @@ pub async fn list(pool: &DbPool, filter: UserFilter) -> Result<Page<User>, ApiEr
     .await
 }
 
-/// Changes a user's name, roles or disabled flag. An admin cannot disable
-/// itself or drop its own admin role (409). Disabling ends the user's sessions.
-pub async fn update(
-    state: &AppState,
-    admin: &AuthUser,
-    id: UserId,
-    req: UpdateUserRequest,
-) -> Result<User, ApiError> {
+/// The rules of a user change: fields, and an admin never locking itself out.
+fn check_update(actor: UserId, id: UserId, req: &UpdateUserRequest) -> Result<(), AppError> {
     let mut errors = Vec::new();
     if let Some(name) = &req.display_name {
         let n = name.trim().chars().count();
@@ -339,24 +352,38 @@ pub async fn update(
         errors.push(FieldError::new("roles", "must name at least one role"));
     }
     if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+        return Err(AppError::Validation(errors));
     }
-    if admin.id == id {
+    if actor == id {
         if req.disabled == Some(true) {
-            return Err(ApiError::conflict("An admin cannot disable itself."));
+            return Err(AppError::conflict("An admin cannot disable itself."));
         }
         if req
             .roles
             .as_ref()
             .is_some_and(|r| !r.contains(&Role::Admin))
         {
-            return Err(ApiError::conflict(
+            return Err(AppError::conflict(
                 "An admin cannot remove its own admin role.",
             ));
         }
     }
-    let actor = admin.id;
-    db::run(&state.pool, move |c| {
+    Ok(())
+}
+
+/// Changes a user's name, roles or disabled flag. An admin cannot disable
+/// itself or drop its own admin role (409). Disabling ends the user's sessions.
+pub async fn update(
+    pool: &DbPool,
+    admin: &AuthCheck,
+    id: UserId,
+    req: Input<UpdateUserRequest>,
+) -> Result<User, AppError> {
+    let admin = admin.clone();
+    db::run(pool, move |c| {
+        let actor = admin.check(c)?.id;
+        let req = req.open()?;
+        check_update(actor, id, &req)?;
         write_tx(c, |c| {
             let before = load_user(c, id)?;
             repo::update_user(

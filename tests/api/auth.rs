@@ -11,6 +11,7 @@ use crate::foundation::assert_json_endpoint_errors;
 use crate::helpers::{assert_problem, spawn_app_with, Backend, TestApp};
 
 crate::both_backends!(
+    the_caller_is_checked_before_the_body_on_every_route,
     wrong_password_and_unknown_email_get_byte_identical_401s,
     login_is_case_insensitive_and_the_user_never_shows_a_hash,
     forged_or_misused_tokens_are_all_401,
@@ -751,5 +752,62 @@ async fn a_login_rehashes_a_password_made_under_other_parameters() {
             "{backend:?}: {stored}"
         );
         app.login("old@example.org", "an older password").await;
+    }
+}
+
+/// Who may call is answered before what was sent: a token whose session is
+/// dead gets 401, and a voter on an admin route 403, whatever the body (the
+/// services open the body only after checking the caller). A live admin with
+/// the same broken body gets the 400.
+async fn the_caller_is_checked_before_the_body_on_every_route(app: TestApp) {
+    let admin = app.admin_token().await;
+    let voter = app.token_for("v@example.org", &[Role::Voter]).await;
+    let gone = app
+        .seed_user("gone@example.org", &[Role::Admin, Role::Voter])
+        .await;
+    let dead = app.login(&gone.email, &gone.password).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resp = app
+        .send_json(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/users/{}", gone.id),
+            &json!({"disabled": true}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let e = uuid::Uuid::new_v4();
+    let admin_routes = [
+        ("POST", "/api/v1/users".to_string()),
+        ("POST", "/api/v1/users/import".to_string()),
+        ("PATCH", format!("/api/v1/users/{}", gone.id)),
+        ("POST", "/api/v1/elections".to_string()),
+        ("PATCH", format!("/api/v1/elections/{e}")),
+        ("POST", format!("/api/v1/elections/{e}/voters")),
+    ];
+    let any_user_routes = [
+        ("POST", "/api/v1/auth/logout".to_string()),
+        ("PUT", "/api/v1/me/password".to_string()),
+        ("POST", format!("/api/v1/elections/{e}/ballots")),
+    ];
+    let send = |method: &str, path: &str, token: &str| {
+        app.client
+            .request(method.parse().unwrap(), app.url(path))
+            .bearer_auth(token.to_string())
+            .header("content-type", "application/json")
+            .body("{\"broken\": [")
+            .send()
+    };
+    for (method, path) in admin_routes.iter().chain(&any_user_routes) {
+        let resp = send(method, path, &dead).await.unwrap();
+        assert_eq!(resp.status(), 401, "dead session: {method} {path}");
+    }
+    for (method, path) in &admin_routes {
+        let resp = send(method, path, &voter).await.unwrap();
+        assert_eq!(resp.status(), 403, "voter: {method} {path}");
+        let resp = send(method, path, &admin).await.unwrap();
+        assert_eq!(resp.status(), 400, "admin: {method} {path}");
     }
 }

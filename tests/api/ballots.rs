@@ -23,6 +23,7 @@ crate::both_backends!(
     receipts_verify_and_inclusion_proofs_check_against_the_root,
     my_ballot_tells_whether_never_what,
     casting_checks_the_session_and_role_in_the_database,
+    a_voter_role_given_after_login_lets_the_same_token_cast,
 );
 
 async fn casting_checks_the_session_and_role_in_the_database(app: TestApp) {
@@ -801,4 +802,28 @@ async fn a_ballot_after_closes_at_is_refused_even_before_the_timer_runs() {
         assert_problem(app.cast(&voters[1].1, id, &answers).await, 409).await;
         assert_eq!(count_rows(&app, "ballots").await, 1);
     }
+}
+
+/// Casting checks roles as the database holds them now, like every other
+/// route: the token's own role claim neither grants nor refuses.
+async fn a_voter_role_given_after_login_lets_the_same_token_cast(app: TestApp) {
+    let (admin, e, _) = ballot_election(&app, 0).await;
+    let id = e["id"].as_str().unwrap();
+    let late = app.seed_user("late@example.org", &[Role::Auditor]).await;
+    let token = app.login(&late.email, &late.password).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_problem(app.cast(&token, id, &valid(&e, 0)).await, 403).await;
+    let resp = app
+        .send_json(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/users/{}", late.id),
+            &json!({"roles": ["auditor", "voter"]}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(app.cast(&token, id, &valid(&e, 0)).await.status(), 201);
+    assert_eq!(count_rows(&app, "ballots").await, 1);
 }

@@ -496,8 +496,7 @@ pub async fn fast_users_on(
     n: usize,
     roles: &[ballotbox::users::Role],
 ) -> Vec<(String, String)> {
-    use ballotbox::auth::model::SessionRow;
-    use ballotbox::auth::{repo as auth_repo, tokens, SessionId};
+    use ballotbox::auth::{repo as auth_repo, tokens};
     use ballotbox::db::types::Time;
     let (prefix, roles, keys, auth, pool) = (
         prefix.to_string(),
@@ -520,16 +519,11 @@ pub async fn fast_users_on(
             )
             .unwrap();
             let now = Time::now();
-            let sid = SessionId::new();
-            auth_repo::insert_session(
+            let sid = auth_repo::create_session(
                 c,
-                &SessionRow {
-                    id: sid,
-                    user_id: user.id,
-                    created_at: now,
-                    expires_at: Time(now.0 + chrono::Duration::hours(1)),
-                    revoked_at: None,
-                },
+                user.id,
+                now,
+                Time(now.0 + chrono::Duration::hours(1)),
             )
             .unwrap();
             let token =

@@ -693,7 +693,8 @@ async fn export_parameters_are_checked(app: TestApp) {
 
 async fn tallying_20000_ballots_keeps_the_server_answering(app: TestApp) {
     use ballotbox::ballots::model::{Answer, BallotId, BallotRow};
-    use ballotbox::ballots::{definition, rules};
+    use ballotbox::ballots::rules;
+    use ballotbox::elections::definition;
     let admin = app.admin_token().await;
     let body = json!({"title": "Big", "eligibility": "all_voters", "questions": [
         {"prompt": "Pick", "method": "plurality", "options": options(4)},

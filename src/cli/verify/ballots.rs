@@ -4,9 +4,9 @@
 use serde_json::Value;
 
 use super::{codes, Export, Report, BALLOTS};
-use crate::ballots::definition::Definition;
 use crate::ballots::rules;
 use crate::crypto::merkle::{leaf_hash, RootBuilder};
+use crate::elections::definition::Definition;
 use crate::results::count::Counter;
 
 /// Runs the ballot checks and returns a counter holding every ballot that
@@ -107,9 +107,9 @@ pub(super) fn check<'a>(export: &Export, def: &'a Definition, report: &mut Repor
 }
 
 /// The field messages of a refused ballot.
-fn why(e: crate::error::ApiError) -> String {
+fn why(e: crate::error::AppError) -> String {
     match e {
-        crate::error::ApiError::Validation(errors) => errors
+        crate::error::AppError::Validation(errors) => errors
             .iter()
             .map(|f| f.message.clone())
             .collect::<Vec<_>>()

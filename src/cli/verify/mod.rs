@@ -22,9 +22,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::audit::checkpoint::Checkpoint;
-use crate::ballots::definition::{Definition, QuestionDef};
 use crate::ballots::model::Answer;
 use crate::crypto::keys::verify_b64;
+use crate::elections::definition::{Definition, QuestionDef};
 use crate::elections::model::Election;
 use crate::results::export::JSON_FORMAT;
 use crate::results::integrity::election_digest;
@@ -182,24 +182,7 @@ fn read_checkpoints(path: &std::path::Path) -> Result<Vec<Checkpoint>, String> {
 fn definition_of(e: &Election) -> Definition {
     Definition {
         election_id: e.id,
-        questions: e
-            .questions
-            .iter()
-            .map(|q| {
-                let mut options = q.options.clone();
-                options.sort_by_key(|o| o.position);
-                QuestionDef {
-                    id: q.id,
-                    prompt: q.prompt.clone(),
-                    method: q.method,
-                    seats: q.seats,
-                    min_selections: q.min_selections,
-                    max_selections: q.max_selections,
-                    allow_blank: q.allow_blank,
-                    options: options.iter().map(|o| o.id).collect(),
-                }
-            })
-            .collect(),
+        questions: e.questions.iter().map(QuestionDef::from).collect(),
     }
 }
 

@@ -6,7 +6,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::error::ApiError;
+use crate::error::AppError;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 500;
@@ -25,7 +25,7 @@ impl PageParams {
     }
 
     /// The decoded cursor text, if any.
-    pub fn after(&self) -> Result<Option<String>, ApiError> {
+    pub fn after(&self) -> Result<Option<String>, AppError> {
         match self.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => Ok(None),
             Some(c) => URL_SAFE_NO_PAD
@@ -38,15 +38,15 @@ impl PageParams {
     }
 
     /// The decoded cursor as a typed position (an id).
-    pub fn after_as<T: std::str::FromStr>(&self) -> Result<Option<T>, ApiError> {
+    pub fn after_as<T: std::str::FromStr>(&self) -> Result<Option<T>, AppError> {
         self.after()?
             .map(|c| c.parse::<T>().map_err(|_| bad_cursor()))
             .transpose()
     }
 }
 
-fn bad_cursor() -> ApiError {
-    ApiError::invalid("cursor", "is not a cursor from this API")
+fn bad_cursor() -> AppError {
+    AppError::invalid("cursor", "is not a cursor from this API")
 }
 
 /// Encodes a position as an opaque cursor.

@@ -8,7 +8,6 @@ use serde_json::json;
 
 use super::count::Counter;
 use super::repo;
-use crate::ballots::rules;
 use crate::crypto::merkle::{leaf_hash, RootBuilder};
 use crate::crypto::{canonical_json, sha256_hex};
 use crate::db::DbConnection;
@@ -110,6 +109,84 @@ impl IntegrityFailure {
     }
 }
 
+/// Recomputes `ballot_hash` from stored content without building JSON
+/// values: the RFC 8785 form of `{"answers":[{"question_id","selections"}],
+/// "election_id"}` is written straight into a reused buffer (member names
+/// in sorted order, answers sorted by question id; ids are hyphenated
+/// lower-case UUIDs, which need no escaping). A million ballots cost well
+/// under a second this way. Must agree with
+/// [`crate::ballots::rules::ballot_hash`]; a test
+/// holds them together.
+pub struct ContentHasher<'a> {
+    def: &'a Definition,
+    /// Question indexes in the order of their ids' text.
+    by_id: Vec<usize>,
+    /// Each question's id and option ids, as text.
+    ids: Vec<String>,
+    options: Vec<Vec<String>>,
+    election: String,
+    buf: Vec<u8>,
+}
+
+impl<'a> ContentHasher<'a> {
+    pub fn new(def: &'a Definition) -> Self {
+        let mut by_id: Vec<usize> = (0..def.questions.len()).collect();
+        by_id.sort_by_key(|&i| def.questions[i].id.to_string());
+        Self {
+            def,
+            by_id,
+            ids: def.questions.iter().map(|q| q.id.to_string()).collect(),
+            options: def
+                .questions
+                .iter()
+                .map(|q| q.options.iter().map(|o| o.to_string()).collect())
+                .collect(),
+            election: def.election_id.to_string(),
+            buf: Vec::with_capacity(1024),
+        }
+    }
+
+    /// The hash of stored content, or None when it cannot be decoded.
+    pub fn hash(&mut self, content: &str) -> Option<String> {
+        let n = self.def.questions.len();
+        let parts: Vec<&str> = if n > 0 {
+            content.split(';').collect()
+        } else {
+            Vec::new()
+        };
+        if parts.len() != n {
+            return None;
+        }
+        let buf = &mut self.buf;
+        buf.clear();
+        buf.extend_from_slice(b"{\"answers\":[");
+        for (k, &qi) in self.by_id.iter().enumerate() {
+            if k > 0 {
+                buf.push(b',');
+            }
+            buf.extend_from_slice(b"{\"question_id\":\"");
+            buf.extend_from_slice(self.ids[qi].as_bytes());
+            buf.extend_from_slice(b"\",\"selections\":[");
+            if !parts[qi].is_empty() {
+                for (j, p) in parts[qi].split(',').enumerate() {
+                    let option = self.options[qi].get(p.parse::<usize>().ok()?)?;
+                    if j > 0 {
+                        buf.push(b',');
+                    }
+                    buf.push(b'"');
+                    buf.extend_from_slice(option.as_bytes());
+                    buf.push(b'"');
+                }
+            }
+            buf.extend_from_slice(b"]}");
+        }
+        buf.extend_from_slice(b"],\"election_id\":\"");
+        buf.extend_from_slice(self.election.as_bytes());
+        buf.extend_from_slice(b"\"}");
+        Some(sha256_hex(buf))
+    }
+}
+
 /// Reads every ballot once, in tracking-code order: checks its hash,
 /// rebuilds the Merkle root and feeds the counter. `Ok(Err(_))` when the
 /// ballots fail the check (nothing may then be counted or signed).
@@ -121,11 +198,11 @@ pub fn check_and_count(
     counter: &mut Counter<'_>,
 ) -> Result<Result<(), IntegrityFailure>, AppError> {
     let mut root = RootBuilder::new();
+    let mut hasher = ContentHasher::new(def);
     let mut bad = Vec::new();
     let mut bad_count = 0u64;
     repo::for_each_ballot(conn, id, |b| -> Result<(), AppError> {
-        let matches = rules::decode(def, &b.content)
-            .is_some_and(|answers| rules::ballot_hash(def, &answers) == b.ballot_hash);
+        let matches = hasher.hash(&b.content).is_some_and(|h| h == b.ballot_hash);
         // Unreadable content is not counted; the tally is refused anyway.
         if !matches || counter.add_content(&b.content).is_err() {
             bad_count += 1;
@@ -151,4 +228,48 @@ pub fn check_and_count(
         recomputed_root,
         audited_root,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ballots::model::Answer;
+    use crate::ballots::rules;
+    use crate::elections::definition::QuestionDef;
+    use crate::elections::{ElectionId, Method, OptionId, QuestionId};
+
+    #[test]
+    fn the_fast_hash_is_the_ballot_hash_of_api_md() {
+        let q = |method, n: usize, blank| QuestionDef {
+            id: QuestionId::new(),
+            prompt: "Q \"quoted\"".into(),
+            method,
+            seats: 1,
+            min_selections: 1,
+            max_selections: n as i32,
+            allow_blank: blank,
+            options: (0..n).map(|_| OptionId::new()).collect(),
+            labels: (0..n).map(|i| format!("L{i}")).collect(),
+        };
+        let def = Definition {
+            election_id: ElectionId::new(),
+            questions: vec![
+                q(Method::Plurality, 3, false),
+                q(Method::Irv, 5, true),
+                q(Method::Approval, 4, true),
+            ],
+        };
+        let mut hasher = ContentHasher::new(&def);
+        for content in ["0;4,2,0;1,3", "2;;", "1;3;0,1,2,3", "0;0,1,2,3,4;2"] {
+            let answers: Vec<Answer> = rules::decode(&def, content).unwrap();
+            assert_eq!(
+                hasher.hash(content).as_deref(),
+                Some(rules::ballot_hash(&def, &answers).as_str()),
+                "{content}"
+            );
+        }
+        for bad in ["0;1", "9;1;1", "x;1;1", "0;1;1;1"] {
+            assert_eq!(hasher.hash(bad), None, "{bad}");
+        }
+    }
 }

@@ -14,3 +14,4 @@ mod results;
 mod roles;
 mod tamper;
 mod users;
+mod web;

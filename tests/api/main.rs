@@ -12,5 +12,7 @@ mod foundation;
 mod hostile;
 mod operations;
 mod results;
+mod roles;
+mod tamper;
 mod users;
 mod web;

@@ -64,6 +64,8 @@ pub struct Settings {
     pub scheduler: SchedulerSettings,
     pub mail: MailSettings,
     pub web: WebSettings,
+    #[serde(default)]
+    pub audit: AuditSettings,
     pub log: LogSettings,
     #[serde(skip, default = "default_env")]
     pub environment: Environment,
@@ -109,6 +111,15 @@ pub struct DatabaseSettings {
     pub pool_size: u32,
     pub connect_timeout_secs: u64,
     pub sqlite_busy_timeout_ms: u64,
+    /// Whether `serve` applies pending migrations first. Off when the
+    /// service runs as a PostgreSQL role without DDL rights (the owner
+    /// runs `ballotbox migrate` and `grant-service-role` instead).
+    #[serde(default = "yes")]
+    pub migrate_on_start: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -187,6 +198,23 @@ impl MailSettings {
 #[serde(deny_unknown_fields)]
 pub struct WebSettings {
     pub public_url: String,
+}
+
+/// Signed checkpoints of the audit chain.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// The chain head is signed at least this often while it moves (and at
+    /// every election state change).
+    pub checkpoint_interval_secs: u64,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            checkpoint_interval_secs: 300,
+        }
+    }
 }
 
 impl Settings {

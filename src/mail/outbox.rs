@@ -5,8 +5,6 @@
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use hmac::{Hmac, Mac};
-use rand::rngs::OsRng;
-use rand::RngCore;
 use sha2::Sha256;
 
 use super::model::{MailId, MailKind, MailRow, QUEUED};
@@ -30,7 +28,7 @@ pub struct Sealer {
 impl Sealer {
     /// None only if HMAC refused the key, which it never does for any length.
     pub fn derive(server_secret: &[u8]) -> Option<Self> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(server_secret).ok()?;
+        let mut mac = Hmac::<Sha256>::new_from_slice(server_secret).ok()?;
         mac.update(b"ballotbox-mail-seal\0");
         Some(Self {
             key: mac.finalize().into_bytes().into(),
@@ -38,12 +36,12 @@ impl Sealer {
     }
 
     pub fn seal(&self, id: MailId, secret: &str) -> Option<Vec<u8>> {
-        let cipher = ChaCha20Poly1305::new(Key::from_slice(&self.key));
+        let cipher = ChaCha20Poly1305::new(&Key::from(self.key));
         let mut nonce = [0u8; 12];
-        OsRng.fill_bytes(&mut nonce);
+        crate::crypto::fill_random(&mut nonce);
         let sealed = cipher
             .encrypt(
-                Nonce::from_slice(&nonce),
+                &Nonce::from(nonce),
                 Payload {
                     msg: secret.as_bytes(),
                     aad: id.0.as_bytes(),
@@ -58,10 +56,11 @@ impl Sealer {
             return None;
         }
         let (nonce, body) = sealed.split_at(12);
-        let cipher = ChaCha20Poly1305::new(Key::from_slice(&self.key));
+        let nonce = Nonce::try_from(nonce).ok()?;
+        let cipher = ChaCha20Poly1305::new(&Key::from(self.key));
         let plain = cipher
             .decrypt(
-                Nonce::from_slice(nonce),
+                &nonce,
                 Payload {
                     msg: body,
                     aad: id.0.as_bytes(),

@@ -99,8 +99,16 @@ impl Ledger {
     }
 
     pub fn summary(&self) -> Summary {
-        let voters = self.voters.lock().map(|v| std::mem::take(&mut *v)).unwrap_or_default();
-        let counts = self.counts.lock().map(|c| std::mem::take(&mut *c)).unwrap_or_default();
+        let voters = self
+            .voters
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default();
+        let counts = self
+            .counts
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default();
         Summary {
             ok: counts.ok,
             failed: counts.failed,
@@ -141,8 +149,22 @@ pub fn seed(args: &Args, n: usize) -> Res<Seeded> {
     )?;
     let mut c = testkit::fast_conn(&pool)?;
     let tag = uuid::Uuid::new_v4().simple().to_string();
-    let admin = testkit::users_with_tokens(&mut c, &keys, &settings.auth, &format!("cc-admin-{tag}-"), 1, &[Role::Admin])?;
-    let voters = testkit::users_with_tokens(&mut c, &keys, &settings.auth, &format!("cc-voter-{tag}-"), n, &[Role::Voter])?;
+    let admin = testkit::users_with_tokens(
+        &mut c,
+        &keys,
+        &settings.auth,
+        &format!("cc-admin-{tag}-"),
+        1,
+        &[Role::Admin],
+    )?;
+    let voters = testkit::users_with_tokens(
+        &mut c,
+        &keys,
+        &settings.auth,
+        &format!("cc-voter-{tag}-"),
+        n,
+        &[Role::Voter],
+    )?;
     Ok(Seeded {
         admin: admin.into_iter().next().ok_or("no admin")?.1,
         voters,

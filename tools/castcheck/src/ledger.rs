@@ -170,3 +170,29 @@ pub fn seed(args: &Args, n: usize) -> Res<Seeded> {
         voters,
     })
 }
+
+/// The self-test's damage: one ballot and one participation of the
+/// election deleted, as if a commit had been lost after its 201.
+pub fn lose_one_ballot(args: &Args, election: &str) -> Res<()> {
+    let settings = Settings::load().map_err(|e| e.to_string())?;
+    let pool = db::build_pool(
+        &DbUrl::parse(&args.database_url)?,
+        &PoolOptions {
+            size: 1,
+            connect_timeout: Duration::from_secs(30),
+            busy_timeout_ms: settings.database.sqlite_busy_timeout_ms,
+        },
+    )?;
+    let mut c = pool.get()?;
+    let id = uuid::Uuid::parse_str(election)?;
+    let e = format!("'{id}'");
+    testkit::execute_sql(
+        &mut c,
+        &format!(
+            "DELETE FROM ballots WHERE election_id = {e} AND tracking_code = \
+             (SELECT MIN(tracking_code) FROM ballots WHERE election_id = {e}); \
+             DELETE FROM participations WHERE election_id = {e} AND voter_id = \
+             (SELECT MIN(voter_id) FROM participations WHERE election_id = {e});"
+        ),
+    )
+}

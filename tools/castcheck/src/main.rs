@@ -66,6 +66,9 @@ pub struct Args {
     /// Concurrent clients.
     #[arg(long, default_value_t = 16)]
     pub clients: usize,
+    /// Casts per second in all, so that casting spans the kill cycles.
+    #[arg(long, default_value_t = 8.0)]
+    pub rate: f64,
     /// SIGKILL-and-restart cycles.
     #[arg(long, default_value_t = 20)]
     pub cycles: usize,
@@ -86,6 +89,11 @@ pub struct Args {
     /// Where to write the summary (Markdown); also printed.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Self-test: after casting, delete one acknowledged ballot and its
+    /// participation straight from the database, as a lossy store would;
+    /// the run must then FAIL (scripts/castcheck checks that it does).
+    #[arg(long)]
+    pub sabotage: bool,
     /// A label for the summary (e.g. SQLite).
     #[arg(long, default_value = "")]
     pub label: String,
@@ -162,6 +170,7 @@ async fn run(args: Args) -> Res<bool> {
     ));
     let voters = Arc::new(seeded.voters);
     let mut clients = Vec::new();
+    let pace = Duration::from_secs_f64(args.clients as f64 / args.rate.max(0.001));
     for _ in 0..args.clients {
         let (http, base, eid, question, options) = (
             http.clone(),
@@ -173,6 +182,7 @@ async fn run(args: Args) -> Res<bool> {
         let (ledger, queue, voters) = (ledger.clone(), queue.clone(), voters.clone());
         clients.push(tokio::spawn(async move {
             loop {
+                tokio::time::sleep(pace).await;
                 let Some(v) = queue.lock().await.pop() else {
                     break;
                 };
@@ -244,9 +254,12 @@ async fn run(args: Args) -> Res<bool> {
     }
 
     // The checks, with the server up and left alone.
+    if args.sabotage {
+        ledger::lose_one_ballot(&args, &eid)?;
+    }
     let export = server::close_tally_export(&http, &base, &seeded.admin, &eid, &args).await?;
     let verified = server::verify(&args, &export)?;
-    let roll_voted = server::voted_count(&http, &base, &seeded.admin, &eid).await?;
+    let (voted, ballots) = server::turnout(&http, &base, &seeded.admin, &eid).await?;
     let exported: std::collections::HashSet<String> = export["ballots"]
         .as_array()
         .ok_or("export without ballots")?
@@ -266,7 +279,10 @@ async fn run(args: Args) -> Res<bool> {
             "phantom ballots ≤ voters left unknown",
             phantom <= summary.unknown_voters,
         ),
-        ("participations = ballots", roll_voted == exported.len()),
+        (
+            "participations = ballots = exported",
+            voted == ballots && ballots as usize == exported.len(),
+        ),
         (
             "ballotbox verify passes (hashes, root, recount, signatures)",
             verified,
@@ -297,7 +313,7 @@ async fn run(args: Args) -> Res<bool> {
         },
         started.elapsed().as_secs_f64()
     ));
-    out.push_str("| requests ok | failed (answered) | unknown (no answer) | acknowledged | exported | lost | phantom | voted (roll) |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("| requests ok | failed (answered) | unknown (no answer) | acknowledged | exported | lost | phantom | participations |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     out.push_str(&format!(
         "| {} | {} | {} | {} | {} | {} | {} | {} |\n\n",
         summary.ok,
@@ -307,7 +323,7 @@ async fn run(args: Args) -> Res<bool> {
         exported.len(),
         lost,
         phantom,
-        roll_voted
+        voted
     ));
     for (name, ok) in &checks {
         out.push_str(&format!(

@@ -187,30 +187,22 @@ pub fn verify(args: &Args, _export: &Value) -> Res<bool> {
     Ok(out.status.success())
 }
 
-/// Roll members marked as having voted.
-pub async fn voted_count(http: &reqwest::Client, base: &str, admin: &str, eid: &str) -> Res<usize> {
-    let mut n = 0;
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut query = vec![("limit", "500".to_string())];
-        if let Some(c) = &cursor {
-            query.push(("cursor", c.clone()));
-        }
-        let page: Value = http
-            .get(format!("{base}/api/v1/elections/{eid}/voters"))
-            .query(&query)
-            .bearer_auth(admin)
-            .send()
-            .await?
-            .json()
-            .await?;
-        let items = page["items"]
-            .as_array()
-            .ok_or_else(|| format!("voters page: {page}"))?;
-        n += items.iter().filter(|v| v["has_voted"] == true).count();
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => return Ok(n),
-        }
+/// `GET .../turnout`: (participations, ballots) as the server counts them.
+pub async fn turnout(
+    http: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    eid: &str,
+) -> Res<(u64, u64)> {
+    let t: Value = http
+        .get(format!("{base}/api/v1/elections/{eid}/turnout"))
+        .bearer_auth(admin)
+        .send()
+        .await?
+        .json()
+        .await?;
+    match (t["voted"].as_u64(), t["ballots"].as_u64()) {
+        (Some(v), Some(b)) => Ok((v, b)),
+        _ => Err(format!("turnout: {t}").into()),
     }
 }

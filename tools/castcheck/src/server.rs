@@ -45,13 +45,27 @@ async fn wait_up(port: u16, limit: Duration) -> Res<()> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Err(format!("the server did not answer on port {port} within {limit:?}").into())
+    Err(format!("the server did not answer on port {port} within {limit:?} (its log: castcheck-server.log in the data folder)").into())
+}
+
+/// An error with the last lines of the server's log.
+fn with_log(
+    args: &Args,
+    e: Box<dyn std::error::Error + Send + Sync>,
+) -> Box<dyn std::error::Error + Send + Sync> {
+    let log =
+        std::fs::read_to_string(args.data_dir.join("castcheck-server.log")).unwrap_or_default();
+    let tail: Vec<&str> = log.lines().rev().take(15).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    format!("{e}\n{}", tail.join("\n")).into()
 }
 
 impl Server {
     pub async fn start(args: &Args) -> Res<Server> {
         let child = spawn(args)?;
-        wait_up(args.port, Duration::from_secs(60)).await?;
+        wait_up(args.port, Duration::from_secs(180))
+            .await
+            .map_err(|e| with_log(args, e))?;
         Ok(Server { child, restarts: 0 })
     }
 
@@ -61,7 +75,9 @@ impl Server {
         self.child.wait()?;
         self.child = spawn(args)?;
         self.restarts += 1;
-        wait_up(args.port, Duration::from_secs(60)).await
+        wait_up(args.port, Duration::from_secs(180))
+            .await
+            .map_err(|e| with_log(args, e))
     }
 
     pub fn stop(&mut self) {

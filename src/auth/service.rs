@@ -84,11 +84,13 @@ pub async fn login(
     let (k, n) = (key.clone(), normalized.clone());
     let row = db::run(pool, move |c| {
         let now = Time::now();
+        // Committed before the password is checked: every check in flight,
+        // on any instance, holds one of the account's few slots.
         write_tx(c, |c| {
             if let Some(ip) = &ip {
-                throttle::hit_ip(c, ip, now, &settings)?;
+                throttle::hit_ip(c, ip, now, settings.login_ip_per_minute)?;
             }
-            throttle::check_account(c, &k, now)
+            throttle::reserve(c, &k, now, &settings)
         })?;
         Ok(users_repo::find_by_email(c, &n)?)
     })
@@ -97,16 +99,8 @@ pub async fn login(
     let verified = passwords.verify(password.clone(), hash.clone()).await?;
     let row = match row {
         Some(row) if verified && !row.disabled => row,
-        _ => {
-            let settings = issuer.settings.clone();
-            db::run(pool, move |c| {
-                write_tx(c, |c| {
-                    throttle::record_failure(c, &key, Time::now(), &settings)
-                })
-            })
-            .await?;
-            return Err(AppError::InvalidCredentials);
-        }
+        // The reserved slot stays spent: that is the failure counted.
+        _ => return Err(AppError::InvalidCredentials),
     };
     let rehash = match hash {
         Some(h) if passwords.needs_rehash(&h) => Some(passwords.hash(password).await?),
@@ -116,7 +110,7 @@ pub async fn login(
     let (user, sid, refresh) = db::run(pool, move |c| {
         write_tx(c, |c| {
             let now = Time::now();
-            throttle::clear(c, &key)?;
+            throttle::release(c, &key)?;
             if let Some(h) = &rehash {
                 users_repo::set_password_hash(c, row.id, h)?;
             }

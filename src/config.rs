@@ -130,6 +130,8 @@ pub struct AuthSettings {
     pub login_max_failures: i64,
     pub login_window_secs: i64,
     pub login_ip_per_minute: i64,
+    pub activation_ip_per_minute: i64,
+    pub hash_queue_capacity: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -217,9 +219,13 @@ impl Settings {
                 "argon2 parameters below the OWASP minimum (m=19456, t=2, p=1)".into(),
             ));
         }
-        if self.server.body_limit == 0 || self.database.pool_size == 0 {
+        if self.server.body_limit == 0
+            || self.database.pool_size == 0
+            || self.auth.hash_queue_capacity == 0
+        {
             return Err(ConfigError(
-                "server.body_limit and database.pool_size must be positive".into(),
+                "server.body_limit, database.pool_size and auth.hash_queue_capacity must be positive"
+                    .into(),
             ));
         }
         Ok(())

@@ -41,6 +41,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     (status = 400, body = Problem, content_type = "application/problem+json"),
     (status = 401, description = "Wrong email or password (one answer for both)", body = Problem, content_type = "application/problem+json"),
     (status = 429, description = "Too many attempts; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    (status = 503, description = "Password hashing is saturated; see Retry-After", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn login(
     state: web::Data<AppState>,
@@ -95,11 +96,15 @@ pub async fn logout(
     (status = 200, body = TokenResponse),
     (status = 401, description = "Unknown, used or expired invitation", body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
+    (status = 429, description = "Too many activations from this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    (status = 503, description = "Password hashing is saturated; see Retry-After", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn activate(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<ActivateRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let ip = req.peer_addr().map(|a| a.ip().to_string());
     let body = body.into_inner();
     let tokens = service::activate(
         &state.pool,
@@ -107,6 +112,7 @@ pub async fn activate(
         state.issuer(),
         body.invitation_token,
         body.password,
+        ip,
     )
     .await?;
     Ok(HttpResponse::Ok().json(tokens))

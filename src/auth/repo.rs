@@ -274,6 +274,18 @@ pub fn release_sole_attempt(conn: &mut DbConnection, key: &str) -> QueryResult<(
     .map(|_| ())
 }
 
+/// Gives back a reservation whose password was never checked.
+pub fn unreserve_attempt(conn: &mut DbConnection, key: &str) -> QueryResult<()> {
+    diesel::update(
+        login_throttle::table
+            .find(key)
+            .filter(login_throttle::count.gt(0)),
+    )
+    .set(login_throttle::count.eq(login_throttle::count - 1))
+    .execute(conn)
+    .map(|_| ())
+}
+
 /// Deletes throttle rows whose window started before `cutoff`.
 pub fn purge_throttles(conn: &mut DbConnection, cutoff: Time) -> QueryResult<usize> {
     diesel::delete(login_throttle::table.filter(login_throttle::window_start.lt(cutoff)))

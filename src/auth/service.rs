@@ -96,7 +96,14 @@ pub async fn login(
     })
     .await?;
     let hash = row.as_ref().and_then(|r| r.password_hash.clone());
-    let verified = passwords.verify(password.clone(), hash.clone()).await?;
+    let verified = match passwords.verify(password.clone(), hash.clone()).await {
+        Ok(v) => v,
+        Err(e) => {
+            let k = key.clone();
+            db::run(pool, move |c| write_tx(c, |c| throttle::unreserve(c, &k))).await?;
+            return Err(e);
+        }
+    };
     let row = match row {
         Some(row) if verified && !row.disabled => row,
         // The reserved slot stays spent: that is the failure counted.
@@ -221,14 +228,35 @@ pub async fn activate(
     issuer: Issuer<'_>,
     invitation: String,
     password: String,
+    ip: Option<String>,
 ) -> Result<TokenResponse, AppError> {
     check_password("password", &password)?;
+    let token_hash = hash_token(&invitation);
+    let per_minute = issuer.settings.activation_ip_per_minute;
+    let th = token_hash.clone();
+    // The invitation is looked up before anything is hashed: an unknown one
+    // costs one indexed read, never an argon2 run.
+    let turn = passwords.activation_turn().await?;
+    db::run(pool, move |c| {
+        let now = Time::now();
+        if let Some(ip) = &ip {
+            write_tx(c, |c| throttle::hit_activation_ip(c, ip, now, per_minute))?;
+        }
+        let invite = repo::find_invitation(c, &th)?
+            .filter(|i| i.used_at.is_none() && i.expires_at > now)
+            .ok_or(AppError::InvalidInvitation)?;
+        users_repo::find_by_id(c, invite.user_id)?
+            .filter(|u| !u.disabled)
+            .map(|_| ())
+            .ok_or(AppError::InvalidInvitation)
+    })
+    .await?;
+    drop(turn);
     let hash = passwords.hash(password).await?;
     let ttl = issuer.settings.refresh_token_ttl_days;
     let (user, sid, refresh) = db::run(pool, move |c| {
         write_tx(c, |c| {
             let now = Time::now();
-            let token_hash = hash_token(&invitation);
             let invite = repo::find_invitation(c, &token_hash)?
                 .filter(|i| i.used_at.is_none() && i.expires_at > now)
                 .ok_or(AppError::InvalidInvitation)?;

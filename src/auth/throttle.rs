@@ -49,6 +49,12 @@ pub fn release(conn: &mut DbConnection, key: &str) -> Result<(), AppError> {
     Ok(repo::release_sole_attempt(conn, key)?)
 }
 
+/// Gives back a reservation whose password was never checked (the hashing
+/// queue was full), so that an overload does not spend a user's budget.
+pub fn unreserve(conn: &mut DbConnection, key: &str) -> Result<(), AppError> {
+    Ok(repo::unreserve_attempt(conn, key)?)
+}
+
 /// Counts one attempt from the client address `ip`; 429 past the limit.
 pub fn hit_ip(
     conn: &mut DbConnection,

@@ -79,6 +79,8 @@ pub struct ServerSettings {
     pub bulk_body_limit: usize,
     pub body_timeout_secs: u64,
     pub cors_origins: Vec<String>,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<crate::http::client::ProxyNet>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -188,6 +190,7 @@ impl Settings {
                     .try_parsing(true)
                     .list_separator(",")
                     .with_list_parse_key("server.cors_origins")
+                    .with_list_parse_key("server.trusted_proxies")
                     .with_list_parse_key("keys.jwt_previous_secrets"),
             );
             if let Ok(url) = std::env::var("DATABASE_URL") {

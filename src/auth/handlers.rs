@@ -8,7 +8,7 @@ use super::dto::{
 };
 use super::identity::SignedIn;
 use super::service;
-use crate::http::{ApiError, JsonBody, Problem};
+use crate::http::{client_ip, ApiError, JsonBody, Problem};
 use crate::state::AppState;
 use crate::users::User;
 
@@ -48,7 +48,7 @@ pub async fn login(
     req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = client_ip(&req, &state.settings.server.trusted_proxies).map(|a| a.to_string());
     let body = body.into_inner();
     let tokens = service::login(
         &state.pool,
@@ -104,7 +104,7 @@ pub async fn activate(
     req: HttpRequest,
     body: web::Json<ActivateRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = client_ip(&req, &state.settings.server.trusted_proxies).map(|a| a.to_string());
     let body = body.into_inner();
     let tokens = service::activate(
         &state.pool,

@@ -163,3 +163,51 @@ async fn activations_from_one_address_are_limited_per_minute() {
         assert_eq!(resp.status(), 401);
     }
 }
+
+async fn login_via(app: &TestApp, forwarded_for: &str) -> u16 {
+    app.client
+        .post(app.url("/api/v1/auth/login"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"email": "nobody@example.org", "password": "whatever it is"}))
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_addresses_count_only_through_a_trusted_proxy() {
+    for backend in BACKENDS {
+        // The test client connects from 127.0.0.1: here a trusted proxy.
+        let Some(app) = spawn_app_with(backend, |s| {
+            s.server.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+            s.auth.login_ip_per_minute = 2;
+        })
+        .await
+        else {
+            continue;
+        };
+        assert_eq!(login_via(&app, "203.0.113.1").await, 401);
+        // A forged address on the left does not give the client a new budget.
+        assert_eq!(login_via(&app, "198.51.100.77, 203.0.113.1").await, 401);
+        assert_eq!(login_via(&app, "203.0.113.1").await, 429, "{backend:?}");
+        // Another client behind the same proxy has its own budget.
+        assert_eq!(login_via(&app, "203.0.113.2").await, 401, "{backend:?}");
+        assert_eq!(login_via(&app, "203.0.113.2").await, 401);
+
+        // From a peer that is not a trusted proxy the header is ignored: one
+        // budget for the peer, whatever it claims.
+        let Some(app) = spawn_app_with(backend, |s| {
+            s.server.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+            s.auth.login_ip_per_minute = 2;
+        })
+        .await
+        else {
+            continue;
+        };
+        assert_eq!(login_via(&app, "203.0.113.1").await, 401);
+        assert_eq!(login_via(&app, "203.0.113.2").await, 401);
+        assert_eq!(login_via(&app, "203.0.113.3").await, 429, "{backend:?}");
+    }
+}

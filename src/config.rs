@@ -125,6 +125,12 @@ pub struct AuthSettings {
     pub audience: String,
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_days: i64,
+    /// Seconds a session lasts after login, whatever the refreshes.
+    pub session_max_age: i64,
+    /// Seconds a session lasts after its last refresh.
+    pub session_idle_timeout: i64,
+    /// Seconds between purges of spent throttle rows.
+    pub throttle_purge_interval_secs: u64,
     pub invitation_ttl_days: i64,
     pub argon2_m_cost: u32,
     pub argon2_t_cost: u32,
@@ -215,6 +221,15 @@ impl Settings {
         if !(60..=900).contains(&a.access_token_ttl_secs) {
             return Err(ConfigError(
                 "auth.access_token_ttl_secs must be between 60 and 900 (15 minutes)".into(),
+            ));
+        }
+        if a.session_idle_timeout < a.access_token_ttl_secs
+            || a.session_max_age < a.session_idle_timeout
+        {
+            return Err(ConfigError(
+                "auth.session_idle_timeout must be at least auth.access_token_ttl_secs, \
+                 and auth.session_max_age at least auth.session_idle_timeout"
+                    .into(),
             ));
         }
         if a.argon2_m_cost < 19456 || a.argon2_t_cost < 2 || a.argon2_p_cost < 1 {

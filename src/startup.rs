@@ -123,6 +123,7 @@ impl Application {
             state.pool.clone(),
             state.settings.scheduler.interval_ms,
         );
+        crate::auth::throttle::spawn_purge(state.pool.clone(), state.settings.auth.clone());
         let server = run(listener, state.clone())?;
         Ok(Self {
             port,

@@ -40,6 +40,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     (status = 200, body = TokenResponse),
     (status = 400, body = Problem, content_type = "application/problem+json"),
     (status = 401, description = "Wrong email or password (one answer for both)", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Email over 254 or password over 128 characters", body = Problem, content_type = "application/problem+json"),
     (status = 429, description = "Too many attempts; see Retry-After", body = Problem, content_type = "application/problem+json"),
     (status = 503, description = "Password hashing is saturated; see Retry-After", body = Problem, content_type = "application/problem+json"),
 ))]

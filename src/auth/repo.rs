@@ -54,6 +54,14 @@ pub fn create_session(
     Ok(id)
 }
 
+pub fn find_session(conn: &mut DbConnection, sid: SessionId) -> QueryResult<Option<SessionRow>> {
+    sessions::table
+        .find(sid)
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn extend_session(conn: &mut DbConnection, sid: SessionId, until: Time) -> QueryResult<()> {
     diesel::update(sessions::table.find(sid))
         .set(sessions::expires_at.eq(until))

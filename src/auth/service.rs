@@ -16,6 +16,9 @@ use crate::error::{AppError, Input};
 use crate::users::model::normalize_email;
 use crate::users::{repo as users_repo, service as users, User, UserId};
 
+/// The longest email address (RFC 5321 path limit), as users are created.
+pub const MAX_EMAIL_LEN: usize = 254;
+
 /// What issuing tokens needs: the signing keys and the auth settings.
 #[derive(Clone, Copy)]
 pub struct Issuer<'a> {
@@ -23,15 +26,25 @@ pub struct Issuer<'a> {
     pub settings: &'a AuthSettings,
 }
 
-/// Creates a session and its first refresh token, valid `ttl_days`; returns
-/// the plain refresh token.
+/// When a session used at `now` ends: `auth.session_idle_timeout` after
+/// its last refresh, never later than `auth.session_max_age` after the
+/// login, whatever the refreshes (nor past the refresh token lifetime).
+pub fn session_expiry(created: Time, now: Time, s: &AuthSettings) -> Time {
+    let idle = now.0 + Duration::seconds(s.session_idle_timeout);
+    let absolute = created.0 + Duration::seconds(s.session_max_age);
+    let refresh = now.0 + Duration::days(s.refresh_token_ttl_days);
+    Time(idle.min(absolute).min(refresh))
+}
+
+/// Creates a session and its first refresh token; returns the plain
+/// refresh token.
 pub fn start_session(
     conn: &mut DbConnection,
     user: UserId,
-    ttl_days: i64,
+    s: &AuthSettings,
     now: Time,
 ) -> Result<(SessionId, String), AppError> {
-    let expires = Time(now.0 + Duration::days(ttl_days));
+    let expires = session_expiry(now, now, s);
     let sid = repo::create_session(conn, user, now, expires)?;
     let token = random_token();
     repo::insert_refresh_token(
@@ -78,6 +91,20 @@ pub async fn login(
     password: String,
     ip: Option<String>,
 ) -> Result<TokenResponse, AppError> {
+    // Caps before anything is stored or hashed: the email becomes a
+    // throttle key (an index entry), the password an argon2 input.
+    if email.chars().count() > MAX_EMAIL_LEN {
+        return Err(AppError::invalid(
+            "email",
+            format!("must be at most {MAX_EMAIL_LEN} characters"),
+        ));
+    }
+    if password.chars().count() > super::password::MAX_LEN {
+        return Err(AppError::invalid(
+            "password",
+            format!("must be at most {} characters", super::password::MAX_LEN),
+        ));
+    }
     let normalized = normalize_email(&email);
     let key = throttle::account_key(&normalized);
     let settings = issuer.settings.clone();
@@ -113,7 +140,7 @@ pub async fn login(
         Some(h) if passwords.needs_rehash(&h) => Some(passwords.hash(password).await?),
         _ => None,
     };
-    let ttl = issuer.settings.refresh_token_ttl_days;
+    let settings = issuer.settings.clone();
     let (user, sid, refresh) = db::run(pool, move |c| {
         write_tx(c, |c| {
             let now = Time::now();
@@ -121,7 +148,7 @@ pub async fn login(
             if let Some(h) = &rehash {
                 users_repo::set_password_hash(c, row.id, h)?;
             }
-            let (sid, refresh) = start_session(c, row.id, ttl, now)?;
+            let (sid, refresh) = start_session(c, row.id, &settings, now)?;
             let roles = users_repo::list_roles(c, row.id)?;
             Ok((User::from_row(row, roles), sid, refresh))
         })
@@ -144,7 +171,7 @@ pub async fn refresh(
     issuer: Issuer<'_>,
     token: String,
 ) -> Result<TokenResponse, AppError> {
-    let ttl = issuer.settings.refresh_token_ttl_days;
+    let settings = issuer.settings.clone();
     let outcome = db::run(pool, move |c| {
         write_tx(c, |c| {
             let now = Time::now();
@@ -158,14 +185,15 @@ pub async fn refresh(
                 return Ok(Rotation::Reused);
             }
             let user = users_repo::find_by_id(c, old.user_id)?;
-            let session_live = repo::find_session_facts(c, old.family_id)?
-                .first()
-                .is_some_and(|f| f.1.is_none() && f.2 > now);
-            let Some(user) = user.filter(|u| !u.disabled && old.expires_at > now && session_live)
-            else {
+            let session = repo::find_session(c, old.family_id)?
+                .filter(|f| f.revoked_at.is_none() && f.expires_at > now);
+            let expires = session.map(|f| session_expiry(f.created_at, now, &settings));
+            let (Some(user), Some(expires)) = (
+                user.filter(|u| !u.disabled && old.expires_at > now),
+                expires.filter(|e| *e > now),
+            ) else {
                 return Ok(Rotation::Invalid);
             };
-            let expires = Time(now.0 + Duration::days(ttl));
             repo::insert_refresh_token(
                 c,
                 &RefreshTokenRow {
@@ -253,7 +281,7 @@ pub async fn activate(
     .await?;
     drop(turn);
     let hash = passwords.hash(password).await?;
-    let ttl = issuer.settings.refresh_token_ttl_days;
+    let settings = issuer.settings.clone();
     let (user, sid, refresh) = db::run(pool, move |c| {
         write_tx(c, |c| {
             let now = Time::now();
@@ -267,7 +295,7 @@ pub async fn activate(
                 return Err(AppError::InvalidInvitation);
             }
             users_repo::set_password_hash(c, row.id, &hash)?;
-            let (sid, refresh) = start_session(c, row.id, ttl, now)?;
+            let (sid, refresh) = start_session(c, row.id, &settings, now)?;
             let user = users::load_user(c, row.id)?;
             Ok((user, sid, refresh))
         })

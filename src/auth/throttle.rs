@@ -90,3 +90,27 @@ pub fn purge(conn: &mut DbConnection, now: Time, s: &AuthSettings) -> Result<usi
     let keep = Duration::seconds(s.login_window_secs.max(60));
     Ok(repo::purge_throttles(conn, Time(now.0 - keep))?)
 }
+
+/// Deletes spent throttle rows every `auth.throttle_purge_interval_secs`
+/// (at least 1), so the table holds only running windows; it stops with the
+/// runtime. Every instance may run it: a delete of what is old is idempotent.
+pub fn spawn_purge(pool: crate::db::DbPool, s: AuthSettings) {
+    let every = std::time::Duration::from_secs(s.throttle_purge_interval_secs.max(1));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let s = s.clone();
+            let purged = crate::db::run(&pool, move |c| {
+                crate::db::write_tx(c, |c| purge(c, Time::now(), &s))
+            })
+            .await;
+            match purged {
+                Ok(0) => {}
+                Ok(n) => log::debug!("purged {n} throttle row(s)"),
+                Err(e) => log::debug!("throttle purge: {e}"),
+            }
+        }
+    });
+}

@@ -211,3 +211,149 @@ async fn forwarded_addresses_count_only_through_a_trusted_proxy() {
         assert_eq!(login_via(&app, "203.0.113.3").await, 429, "{backend:?}");
     }
 }
+
+async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
+    app.post(
+        "/api/v1/auth/refresh",
+        &json!({"refresh_token": token}),
+        None,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ends_at_its_absolute_age_whatever_the_refreshes() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app_with(backend, |s| {
+            s.auth.session_max_age = 3;
+            s.auth.session_idle_timeout = 3600;
+        })
+        .await
+        else {
+            continue;
+        };
+        let u = app.seed_user("brief@example.org", &[Role::Voter]).await;
+        let tokens = app.login(&u.email, &u.password).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let resp = refresh(&app, tokens["refresh_token"].as_str().unwrap()).await;
+        assert_eq!(resp.status(), 200, "{backend:?}");
+        let tokens: serde_json::Value = resp.json().await.unwrap();
+        let access = tokens["access_token"].as_str().unwrap();
+        assert_eq!(app.get("/api/v1/me", Some(access)).await.status(), 200);
+        tokio::time::sleep(Duration::from_millis(2000)).await;
+        assert_problem(app.get("/api/v1/me", Some(access)).await, 401).await;
+        let resp = refresh(&app, tokens["refresh_token"].as_str().unwrap()).await;
+        assert_problem(resp, 401).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_session_ends_and_a_refresh_keeps_it_alive() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app_with(backend, |s| {
+            s.auth.session_max_age = 3600;
+            s.auth.session_idle_timeout = 2;
+        })
+        .await
+        else {
+            continue;
+        };
+        let u = app.seed_user("idle@example.org", &[Role::Voter]).await;
+        let mut token = app.login(&u.email, &u.password).await["refresh_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for _ in 0..2 {
+            tokio::time::sleep(Duration::from_millis(1200)).await;
+            let resp = refresh(&app, &token).await;
+            assert_eq!(resp.status(), 200, "{backend:?}");
+            let body: serde_json::Value = resp.json().await.unwrap();
+            token = body["refresh_token"].as_str().unwrap().to_string();
+        }
+        tokio::time::sleep(Duration::from_millis(2300)).await;
+        assert_problem(refresh(&app, &token).await, 401).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spent_throttle_rows_are_purged() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app_with(backend, |s| s.auth.throttle_purge_interval_secs = 1).await
+        else {
+            continue;
+        };
+        app.with_conn(|c| {
+            use diesel::connection::SimpleConnection;
+            let sql = "INSERT INTO login_throttle (key, count, window_start) \
+                       VALUES ('acct:old@example.org', 5, '2020-01-01 00:00:00+00')";
+            match c {
+                ballotbox::db::DbConnection::Pg(c) => c.batch_execute(sql),
+                ballotbox::db::DbConnection::Sqlite(c) => c.batch_execute(
+                    &sql.replace("'2020-01-01 00:00:00+00'", "'2020-01-01T00:00:00.000000Z'"),
+                ),
+            }
+            .unwrap()
+        })
+        .await;
+        assert_eq!(
+            login_status(&app, "new@example.org", "whatever it is")
+                .await
+                .0,
+            401
+        );
+        let keys = || async {
+            app.with_conn(|c| {
+                use ballotbox::db::schema::login_throttle::dsl::*;
+                use diesel::prelude::*;
+                let q = login_throttle.select(key).order(key.asc());
+                match c {
+                    ballotbox::db::DbConnection::Pg(c) => q.load::<String>(c),
+                    ballotbox::db::DbConnection::Sqlite(c) => q.load::<String>(c),
+                }
+                .unwrap()
+            })
+            .await
+        };
+        let mut waited = 0;
+        while keys().await.contains(&"acct:old@example.org".to_string()) {
+            waited += 1;
+            assert!(waited < 40, "{backend:?}: never purged");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let left = keys().await;
+        assert!(
+            left.contains(&"acct:new@example.org".to_string()),
+            "{left:?}"
+        );
+        assert!(left.iter().any(|k| k.starts_with("ip:")), "{left:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_login_input_is_422_and_stores_nothing() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app_with(backend, |_| {}).await else {
+            continue;
+        };
+        let email = format!("{}@example.org", "a".repeat(3000));
+        let resp = app
+            .post(
+                "/api/v1/auth/login",
+                &json!({"email": email, "password": "whatever it is"}),
+                None,
+            )
+            .await;
+        let p = assert_problem(resp, 422).await;
+        assert_eq!(p["errors"][0]["field"], "email", "{backend:?} {p}");
+        let resp = app
+            .post(
+                "/api/v1/auth/login",
+                &json!({"email": "a@example.org", "password": "p".repeat(129)}),
+                None,
+            )
+            .await;
+        let p = assert_problem(resp, 422).await;
+        assert_eq!(p["errors"][0]["field"], "password", "{p}");
+        assert_eq!(crate::helpers::count_rows(&app, "login_throttle").await, 0);
+    }
+}

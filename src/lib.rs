@@ -11,6 +11,7 @@ pub mod db;
 pub mod elections;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod openapi;
 pub mod paging;
 pub mod results;
@@ -19,6 +20,7 @@ pub mod state;
 pub mod system;
 pub mod tally;
 pub mod users;
+pub mod web;
 
 /// Mounts every feature's routes.
 pub fn routes(cfg: &mut actix_web::web::ServiceConfig, settings: &config::Settings) {
@@ -33,4 +35,5 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig, settings: &config::Settin
     elections::handlers::routes(cfg, &bulk);
     results::handlers::routes(cfg);
     audit::handlers::routes(cfg);
+    web::routes(cfg);
 }

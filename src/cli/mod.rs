@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::auth::password::{check_password, Hasher};
-use crate::config::Settings;
+use crate::config::{LogFormat, Settings};
 use crate::error::AppError;
 use crate::startup::{self, Application};
 use crate::users::{service as users, Role};
@@ -47,23 +47,47 @@ pub enum Command {
         #[arg(long)]
         display_name: Option<String>,
     },
+    /// PostgreSQL: grant a service role what the service needs and nothing
+    /// more (no DDL, no UPDATE/DELETE/TRUNCATE on the audit log). Run as the
+    /// owner of the schema after every `migrate`; idempotent. Then serve
+    /// with DATABASE_URL naming that role and
+    /// BALLOTBOX__DATABASE__MIGRATE_ON_START=false.
+    GrantServiceRole {
+        /// The service's login role (created beforehand by a superuser).
+        #[arg(long)]
+        role: String,
+    },
+    /// Copy the SQLite database to a new file (0600) while the service may
+    /// keep running: a consistent, compact snapshot (VACUUM INTO). To
+    /// restore, stop the service and put the file in place of the database
+    /// (or point DATABASE_URL at it). On PostgreSQL use pg_dump.
+    Backup {
+        /// The new file to write; an existing file is refused.
+        file: std::path::PathBuf,
+    },
     /// Count a BLT ballot file offline with the server's own tally code and
     /// print the results JSON (rounds included).
     Count(count::Count),
-    /// Check a JSON export offline: ballot hashes, Merkle root, a recount of
-    /// every question, the results signature and the audit chain. Exit 0
-    /// only when every check holds.
+    /// Check a JSON export offline: ballot hashes and rules, Merkle root, a
+    /// recount of every question, the election digest, the results
+    /// signature, the audit chain and its checkpoints. Exit 0 only when
+    /// every check holds (see `verify --help` for the other codes).
     Verify(verify::Verify),
 }
 
 /// Parses the command line, runs the command, and maps failures to exit codes.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
     let result = match cli.command {
         // Offline tools: no configuration, their own exit codes.
-        Command::Count(args) => return count::run(&args),
-        Command::Verify(args) => return verify::run(&args),
+        Command::Count(args) => {
+            init_logging(LogFormat::Text);
+            return count::run(&args);
+        }
+        Command::Verify(args) => {
+            init_logging(LogFormat::Text);
+            return verify::run(&args);
+        }
         Command::Serve { bind } => settings().and_then(|mut s| {
             if let Some(bind) = bind {
                 s.server.bind = bind;
@@ -71,6 +95,8 @@ pub fn run() -> ExitCode {
             serve(s)
         }),
         Command::Migrate => settings().and_then(|s| migrate(&s)),
+        Command::GrantServiceRole { role } => settings().and_then(|s| grant(&s, &role)),
+        Command::Backup { file } => settings().and_then(|s| backup(&s, &file)),
         Command::CreateAdmin {
             email,
             display_name,
@@ -85,18 +111,68 @@ pub fn run() -> ExitCode {
     }
 }
 
-fn init_logging() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+fn init_logging(format: LogFormat) {
+    let mut builder =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    if format == LogFormat::Json {
+        builder.format(|out, record| {
+            use std::io::Write;
+            let mut line = serde_json::Map::new();
+            line.insert("ts".into(), chrono::Utc::now().to_rfc3339().into());
+            line.insert("level".into(), record.level().as_str().into());
+            line.insert("target".into(), record.target().into());
+            line.insert("msg".into(), record.args().to_string().into());
+            let mut fields = JsonFields(&mut line);
+            let _ = record.key_values().visit(&mut fields);
+            writeln!(out, "{}", serde_json::Value::Object(line))
+        });
+    }
+    // A second call (tests in one process) keeps the first logger.
+    let _ = builder.try_init();
 }
 
+/// Copies a log record's key-values into the JSON line.
+struct JsonFields<'a>(&'a mut serde_json::Map<String, serde_json::Value>);
+
+impl<'kvs> log::kv::VisitSource<'kvs> for JsonFields<'_> {
+    fn visit_pair(
+        &mut self,
+        key: log::kv::Key<'kvs>,
+        value: log::kv::Value<'kvs>,
+    ) -> Result<(), log::kv::Error> {
+        let v = match value.to_u64() {
+            Some(n) => serde_json::Value::from(n),
+            None => serde_json::Value::from(value.to_string()),
+        };
+        self.0.insert(key.as_str().to_string(), v);
+        Ok(())
+    }
+}
+
+/// Loads the configuration and starts logging as it says.
 fn settings() -> Result<Settings, String> {
-    Settings::load().map_err(|e| e.to_string())
+    let settings = Settings::load().map_err(|e| {
+        init_logging(LogFormat::Text);
+        e.to_string()
+    })?;
+    init_logging(settings.log.format);
+    Ok(settings)
 }
 
 fn migrate(settings: &Settings) -> Result<(), String> {
     let pool = startup::open_pool(settings).map_err(|e| e.to_string())?;
     let n = startup::migrate(&pool).map_err(|e| e.to_string())?;
     println!("migrations applied: {n}");
+    Ok(())
+}
+
+fn grant(settings: &Settings, role: &str) -> Result<(), String> {
+    let pool = startup::open_pool(settings).map_err(|e| e.to_string())?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    crate::db::roles::grant_service_role(&mut conn, role)?;
+    println!("granted the service's rights to {role}");
     Ok(())
 }
 
@@ -110,6 +186,13 @@ fn serve(settings: Settings) -> Result<(), String> {
     })
 }
 
+fn backup(settings: &Settings, file: &std::path::Path) -> Result<(), String> {
+    let pool = startup::open_pool(settings).map_err(|e| e.to_string())?;
+    crate::db::with_conn(&pool, |c| crate::db::backup::sqlite_backup(c, file)).map_err(describe)?;
+    println!("backup written to {}", file.display());
+    Ok(())
+}
+
 fn create_admin(
     settings: &Settings,
     email: &str,
@@ -121,16 +204,18 @@ fn create_admin(
     let hasher = Hasher::new(&settings.auth)?;
     let hash = hasher.hash(&password).map_err(describe)?;
     let pool = startup::open_pool(settings).map_err(|e| e.to_string())?;
-    startup::migrate(&pool).map_err(|e| e.to_string())?;
+    if settings.database.migrate_on_start {
+        startup::migrate(&pool).map_err(|e| e.to_string())?;
+    }
     let mut conn = pool
         .get()
         .map_err(|e| format!("cannot connect to the database: {e}"))?;
-    let user = users::create_user(
+    let user = users::create_user_from_cli(
         &mut conn,
         email,
         display_name.unwrap_or(email.trim()),
         &[Role::Admin],
-        Some(&hash),
+        &hash,
     )
     .map_err(describe)?;
     println!("created admin {} ({})", user.email, user.id);

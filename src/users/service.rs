@@ -49,6 +49,30 @@ pub fn create_user(
     })
 }
 
+/// Creates a user from the command line (`ballotbox create-admin`), with
+/// its `user.created` event (no actor: nobody was logged in) in the same
+/// transaction, so no account appears outside the audit log.
+pub fn create_user_from_cli(
+    conn: &mut DbConnection,
+    email: &str,
+    display_name: &str,
+    roles: &[Role],
+    password_hash: &str,
+) -> Result<User, AppError> {
+    check_email(email)?;
+    write_tx(conn, |conn| {
+        let user = insert_new_user(conn, email, display_name, roles, Some(password_hash))?;
+        audit::record(
+            conn,
+            None,
+            "user.created",
+            None,
+            json!({"user_id": user.id, "roles": user.roles, "invited": false, "via": "cli"}),
+        )?;
+        Ok(user)
+    })
+}
+
 fn insert_new_user(
     conn: &mut DbConnection,
     email: &str,

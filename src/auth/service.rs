@@ -6,8 +6,9 @@ use super::caller::AuthCheck;
 use super::dto::TokenResponse;
 use super::model::{RefreshTokenId, RefreshTokenRow, SessionId};
 use super::password::Passwords;
+use super::password::{check_not_common, check_password};
 use super::tokens::{hash_token, issue_access_token, random_token};
-use super::{password::check_password, repo, throttle};
+use super::{repo, throttle};
 use crate::config::AuthSettings;
 use crate::crypto::Keys;
 use crate::db::types::Time;
@@ -265,7 +266,7 @@ pub async fn activate(
     // The invitation is looked up before anything is hashed: an unknown one
     // costs one indexed read, never an argon2 run.
     let turn = passwords.activation_turn().await?;
-    db::run(pool, move |c| {
+    let email = db::run(pool, move |c| {
         let now = Time::now();
         if let Some(ip) = &ip {
             write_tx(c, |c| throttle::hit_activation_ip(c, ip, now, per_minute))?;
@@ -275,11 +276,12 @@ pub async fn activate(
             .ok_or(AppError::InvalidInvitation)?;
         users_repo::find_by_id(c, invite.user_id)?
             .filter(|u| !u.disabled)
-            .map(|_| ())
+            .map(|u| u.email)
             .ok_or(AppError::InvalidInvitation)
     })
     .await?;
     drop(turn);
+    check_not_common("password", &password, &email)?;
     let hash = passwords.hash(password).await?;
     let settings = issuer.settings.clone();
     let (user, sid, refresh) = db::run(pool, move |c| {
@@ -320,6 +322,7 @@ pub async fn change_password(
     .await?;
     let (current, new) = passwords_given.open()?;
     check_password("new_password", &new)?;
+    check_not_common("new_password", &new, &row.email)?;
     let uid = row.id;
     if !passwords.verify(current, row.password_hash).await? {
         return Err(AppError::invalid(

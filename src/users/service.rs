@@ -196,6 +196,9 @@ pub async fn create(
     if req.display_name.trim().is_empty() {
         return Err(blank_name());
     }
+    if let Some(p) = &req.password {
+        crate::auth::password::check_not_common("password", p, &req.email)?;
+    }
     let hash = match req.password.clone() {
         Some(p) => Some(passwords.hash(p).await?),
         None => None,

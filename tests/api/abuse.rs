@@ -357,3 +357,60 @@ async fn oversized_login_input_is_422_and_stores_nothing() {
         assert_eq!(crate::helpers::count_rows(&app, "login_throttle").await, 0);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn common_passwords_and_the_email_name_are_refused() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app_with(backend, |_| {}).await else {
+            continue;
+        };
+        let admin = app.admin_token().await;
+        let resp = app
+            .post(
+                "/api/v1/users",
+                &json!({"email": "olga@example.org", "display_name": "Olga", "roles": ["voter"]}),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(resp.status(), 201);
+        let created: serde_json::Value = resp.json().await.unwrap();
+        let invitation = created["invitation_token"].as_str().unwrap().to_string();
+        for bad in [
+            "password1234",
+            "aaaaaaaaaaaa",
+            "Qwertyuiop123",
+            "olga's own secret",
+        ] {
+            let resp = app
+                .post(
+                    "/api/v1/auth/activate",
+                    &json!({"invitation_token": invitation, "password": bad}),
+                    None,
+                )
+                .await;
+            let p = assert_problem(resp, 422).await;
+            assert_eq!(p["errors"][0]["field"], "password", "{backend:?} {bad} {p}");
+        }
+        // The invitation was not spent by the refusals.
+        let resp = app
+            .post(
+                "/api/v1/auth/activate",
+                &json!({"invitation_token": invitation, "password": "violet tractor seventeen"}),
+                None,
+            )
+            .await;
+        assert_eq!(resp.status(), 200, "{backend:?}");
+        let tokens: serde_json::Value = resp.json().await.unwrap();
+        let access = tokens["access_token"].as_str().unwrap();
+        let resp = app
+            .send_json(
+                reqwest::Method::PUT,
+                "/api/v1/me/password",
+                &json!({"current_password": "violet tractor seventeen", "new_password": "password1234"}),
+                Some(access),
+            )
+            .await;
+        let p = assert_problem(resp, 422).await;
+        assert_eq!(p["errors"][0]["field"], "new_password", "{p}");
+    }
+}

@@ -57,6 +57,7 @@ pub async fn login(
         state.issuer(),
         body.email,
         body.password,
+        body.device_token,
         ip,
     )
     .await?;

@@ -5,7 +5,9 @@ use diesel::prelude::*;
 use super::model::{
     InvitationRow, RefreshTokenId, RefreshTokenRow, SessionId, SessionRow, ThrottleRow,
 };
-use crate::db::schema::{invitations, login_throttle, refresh_tokens, sessions, user_roles, users};
+use crate::db::schema::{
+    device_tokens, invitations, login_throttle, refresh_tokens, sessions, user_roles, users,
+};
 use crate::db::types::Time;
 use crate::db::DbConnection;
 use crate::users::UserId;
@@ -298,4 +300,37 @@ pub fn unreserve_attempt(conn: &mut DbConnection, key: &str) -> QueryResult<()> 
 pub fn purge_throttles(conn: &mut DbConnection, cutoff: Time) -> QueryResult<usize> {
     diesel::delete(login_throttle::table.filter(login_throttle::window_start.lt(cutoff)))
         .execute(conn)
+}
+
+/// The user a device token (by its hash) belongs to.
+pub fn find_device_owner(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<UserId>> {
+    device_tokens::table
+        .find(hash)
+        .select(device_tokens::user_id)
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_device_token(
+    conn: &mut DbConnection,
+    hash: &str,
+    user: UserId,
+    now: Time,
+) -> QueryResult<()> {
+    diesel::insert_into(device_tokens::table)
+        .values((
+            device_tokens::token_hash.eq(hash),
+            device_tokens::user_id.eq(user),
+            device_tokens::created_at.eq(now),
+            device_tokens::last_used_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn touch_device_token(conn: &mut DbConnection, hash: &str, now: Time) -> QueryResult<()> {
+    diesel::update(device_tokens::table.find(hash))
+        .set(device_tokens::last_used_at.eq(now))
+        .execute(conn)
+        .map(|_| ())
 }

@@ -20,6 +20,9 @@ use crate::users::{repo as users_repo, service as users, User, UserId};
 /// The longest email address (RFC 5321 path limit), as users are created.
 pub const MAX_EMAIL_LEN: usize = 254;
 
+/// Device tokens are 43 characters; anything much longer is not one.
+const MAX_DEVICE_TOKEN_LEN: usize = 128;
+
 /// What issuing tokens needs: the signing keys and the auth settings.
 #[derive(Clone, Copy)]
 pub struct Issuer<'a> {
@@ -78,6 +81,7 @@ fn token_response(
         token_type: "Bearer".into(),
         expires_in: s.access_token_ttl_secs,
         refresh_token,
+        device_token: None,
         user,
     })
 }
@@ -90,6 +94,7 @@ pub async fn login(
     issuer: Issuer<'_>,
     email: String,
     password: String,
+    device_token: Option<String>,
     ip: Option<String>,
 ) -> Result<TokenResponse, AppError> {
     // Caps before anything is stored or hashed: the email becomes a
@@ -106,21 +111,40 @@ pub async fn login(
             format!("must be at most {} characters", super::password::MAX_LEN),
         ));
     }
+    if device_token
+        .as_ref()
+        .is_some_and(|d| d.len() > MAX_DEVICE_TOKEN_LEN)
+    {
+        return Err(AppError::invalid("device_token", "is not a device token"));
+    }
     let normalized = normalize_email(&email);
-    let key = throttle::account_key(&normalized);
     let settings = issuer.settings.clone();
-    let (k, n) = (key.clone(), normalized.clone());
-    let row = db::run(pool, move |c| {
+    let device_hash = device_token.as_deref().map(hash_token);
+    let dh = device_hash.clone();
+    let (row, key, known_device) = db::run(pool, move |c| {
         let now = Time::now();
+        let row = users_repo::find_by_email(c, &normalized)?;
+        // A device that logged in to this very account before counts its own
+        // failures; anything else (no token, an unknown one, another
+        // account's) shares the account's budget, so a known email alone
+        // cannot lock its owner out of their own device.
+        let known_device = match (&dh, &row) {
+            (Some(h), Some(r)) => repo::find_device_owner(c, h)? == Some(r.id),
+            _ => false,
+        };
+        let key = match (&dh, known_device) {
+            (Some(h), true) => throttle::device_key(h),
+            _ => throttle::account_key(&normalized),
+        };
         // Committed before the password is checked: every check in flight,
-        // on any instance, holds one of the account's few slots.
+        // on any instance, holds one of the key's few slots.
         write_tx(c, |c| {
             if let Some(ip) = &ip {
                 throttle::hit_ip(c, ip, now, settings.login_ip_per_minute)?;
             }
-            throttle::reserve(c, &k, now, &settings)
+            throttle::reserve(c, &key, now, &settings)
         })?;
-        Ok(users_repo::find_by_email(c, &n)?)
+        Ok((row, key, known_device))
     })
     .await?;
     let hash = row.as_ref().and_then(|r| r.password_hash.clone());
@@ -142,7 +166,7 @@ pub async fn login(
         _ => None,
     };
     let settings = issuer.settings.clone();
-    let (user, sid, refresh) = db::run(pool, move |c| {
+    let (user, sid, refresh, device) = db::run(pool, move |c| {
         write_tx(c, |c| {
             let now = Time::now();
             throttle::release(c, &key)?;
@@ -150,12 +174,25 @@ pub async fn login(
                 users_repo::set_password_hash(c, row.id, h)?;
             }
             let (sid, refresh) = start_session(c, row.id, &settings, now)?;
+            let device = match (device_token, device_hash) {
+                (Some(token), Some(h)) if known_device => {
+                    repo::touch_device_token(c, &h, now)?;
+                    token
+                }
+                _ => {
+                    let token = random_token();
+                    repo::insert_device_token(c, &hash_token(&token), row.id, now)?;
+                    token
+                }
+            };
             let roles = users_repo::list_roles(c, row.id)?;
-            Ok((User::from_row(row, roles), sid, refresh))
+            Ok((User::from_row(row, roles), sid, refresh, device))
         })
     })
     .await?;
-    token_response(issuer, user, sid, refresh)
+    let mut response = token_response(issuer, user, sid, refresh)?;
+    response.device_token = Some(device);
+    Ok(response)
 }
 
 enum Rotation {

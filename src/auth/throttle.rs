@@ -19,6 +19,11 @@ pub fn account_key(normalized_email: &str) -> String {
     format!("acct:{normalized_email}")
 }
 
+/// The budget of one known device (by its token's hash).
+pub fn device_key(device_hash: &str) -> String {
+    format!("dev:{device_hash}")
+}
+
 fn retry_after(until: Time, now: Time) -> AppError {
     let secs = (until.0 - now.0).num_milliseconds().max(0) as u64;
     AppError::TooManyRequests {

@@ -414,3 +414,72 @@ async fn common_passwords_and_the_email_name_are_refused() {
         assert_eq!(p["errors"][0]["field"], "new_password", "{p}");
     }
 }
+
+async fn login_with_device(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+    device: &str,
+) -> reqwest::Response {
+    app.post(
+        "/api/v1/auth/login",
+        &json!({"email": email, "password": password, "device_token": device}),
+        None,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_locked_by_an_attacker_still_logs_in_from_its_known_device() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app_with(backend, |_| {}).await else {
+            continue;
+        };
+        let victim = app.seed_user("victim@example.org", &[Role::Voter]).await;
+        let other = app.seed_user("other@example.org", &[Role::Voter]).await;
+        let first = app.login(&victim.email, &victim.password).await;
+        let device = first["device_token"].as_str().unwrap().to_string();
+        assert!(device.len() >= 40, "{first}");
+        let other_device = app.login(&other.email, &other.password).await["device_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // Only the hash is stored.
+        let stored = app
+            .with_conn(|c| {
+                use ballotbox::db::schema::device_tokens::dsl::*;
+                use diesel::prelude::*;
+                let q = device_tokens.select(token_hash);
+                match c {
+                    ballotbox::db::DbConnection::Pg(c) => q.load::<String>(c),
+                    ballotbox::db::DbConnection::Sqlite(c) => q.load::<String>(c),
+                }
+                .unwrap()
+            })
+            .await;
+        assert!(!stored.contains(&device), "device token stored in clear");
+        // The attacker spends the account's budget.
+        for _ in 0..6 {
+            login_status(&app, &victim.email, "an attacker's guess").await;
+        }
+        let (status, _, _) = login_status(&app, &victim.email, &victim.password).await;
+        assert_eq!(status, 429, "{backend:?}: the account is locked");
+        // Someone else's device token, or a made-up one, does not escape it.
+        let resp = login_with_device(&app, &victim.email, &victim.password, &other_device).await;
+        assert_eq!(resp.status(), 429);
+        let resp = login_with_device(&app, &victim.email, &victim.password, "made-up").await;
+        assert_eq!(resp.status(), 429);
+        // The victim's own device still gets in, and keeps its token.
+        let resp = login_with_device(&app, &victim.email, &victim.password, &device).await;
+        assert_eq!(resp.status(), 200, "{backend:?}");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["device_token"], device.as_str());
+        // The device is held by its own failures.
+        for _ in 0..5 {
+            let resp = login_with_device(&app, &victim.email, "a typo of mine", &device).await;
+            assert_eq!(resp.status(), 401);
+        }
+        let resp = login_with_device(&app, &victim.email, &victim.password, &device).await;
+        assert_eq!(resp.status(), 429, "{backend:?}");
+    }
+}

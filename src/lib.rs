@@ -19,6 +19,9 @@ pub mod startup;
 pub mod state;
 pub mod system;
 pub mod tally;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+pub mod text;
 pub mod users;
 pub mod web;
 

@@ -16,7 +16,9 @@ use crate::db::DbConnection;
 use crate::error::AppError;
 
 pub fn account_key(normalized_email: &str) -> String {
-    format!("acct:{normalized_email}")
+    // PostgreSQL text cannot hold NUL; such an email belongs to no account,
+    // and sharing a counter with its escaped spelling harms no one.
+    format!("acct:{}", normalized_email.replace('\0', "\\0"))
 }
 
 /// The budget of one known device (by its token's hash).

@@ -22,6 +22,7 @@ use crate::db::types::Time;
 use crate::db::{self, write_tx, DbConnection, DbPool};
 use crate::error::{AppError, FieldError, Input};
 use crate::paging::{Page, PageParams};
+use crate::text::{has_nul, NUL_MESSAGE};
 
 /// Rows one import may carry.
 pub const MAX_IMPORT: usize = 10_000;
@@ -29,7 +30,7 @@ pub const MAX_IMPORT: usize = 10_000;
 /// Checks an email address the way every entry point does.
 pub fn check_email(email: &str) -> Result<(), AppError> {
     let email = email.trim();
-    if email.len() > 254 || !email.validate_email() {
+    if email.len() > 254 || has_nul(email) || !email.validate_email() {
         return Err(AppError::invalid("email", "must be a valid email address"));
     }
     Ok(())
@@ -196,6 +197,9 @@ pub async fn create(
     if req.display_name.trim().is_empty() {
         return Err(blank_name());
     }
+    if has_nul(&req.display_name) {
+        return Err(AppError::invalid("display_name", NUL_MESSAGE));
+    }
     if let Some(p) = &req.password {
         crate::auth::password::check_not_common("password", p, &req.email)?;
     }
@@ -276,6 +280,12 @@ pub async fn import(
                         .push(error("display_name: must be 1 to 200 characters"));
                     continue;
                 }
+                if has_nul(&row.display_name) {
+                    report.errors.push(error(
+                        "display_name: must not contain NUL (U+0000) characters",
+                    ));
+                    continue;
+                }
                 let roles = row.roles.clone().unwrap_or_else(|| vec![Role::Voter]);
                 if roles.is_empty() {
                     report
@@ -332,6 +342,9 @@ pub async fn list(
     let (role, q, admin) = (filter.role, filter.q, admin.clone());
     db::run(pool, move |c| {
         admin.check(c)?;
+        if q.as_deref().is_some_and(has_nul) {
+            return Err(AppError::invalid("q", NUL_MESSAGE));
+        }
         let rows = repo::list_users(c, role, q.as_deref(), after, limit + 1)?;
         let users = with_roles(c, rows)?;
         Ok(Page::from_rows(users, limit, |u: &User| u.id.to_string()))
@@ -349,6 +362,8 @@ fn check_update(actor: UserId, id: UserId, req: &UpdateUserRequest) -> Result<()
                 "display_name",
                 "must be 1 to 200 characters",
             ));
+        } else if has_nul(name) {
+            errors.push(FieldError::new("display_name", NUL_MESSAGE));
         }
     }
     if req.roles.as_ref().is_some_and(|r| r.is_empty()) {

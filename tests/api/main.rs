@@ -10,6 +10,7 @@ mod cli;
 mod durability;
 mod elections;
 mod foundation;
+mod hostile;
 mod operations;
 mod results;
 mod roles;

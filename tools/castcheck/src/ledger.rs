@@ -99,8 +99,16 @@ impl Ledger {
     }
 
     pub fn summary(&self) -> Summary {
-        let voters = self.voters.lock().map(|v| std::mem::take(&mut *v)).unwrap_or_default();
-        let counts = self.counts.lock().map(|c| std::mem::take(&mut *c)).unwrap_or_default();
+        let voters = self
+            .voters
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default();
+        let counts = self
+            .counts
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default();
         Summary {
             ok: counts.ok,
             failed: counts.failed,
@@ -141,10 +149,50 @@ pub fn seed(args: &Args, n: usize) -> Res<Seeded> {
     )?;
     let mut c = testkit::fast_conn(&pool)?;
     let tag = uuid::Uuid::new_v4().simple().to_string();
-    let admin = testkit::users_with_tokens(&mut c, &keys, &settings.auth, &format!("cc-admin-{tag}-"), 1, &[Role::Admin])?;
-    let voters = testkit::users_with_tokens(&mut c, &keys, &settings.auth, &format!("cc-voter-{tag}-"), n, &[Role::Voter])?;
+    let admin = testkit::users_with_tokens(
+        &mut c,
+        &keys,
+        &settings.auth,
+        &format!("cc-admin-{tag}-"),
+        1,
+        &[Role::Admin],
+    )?;
+    let voters = testkit::users_with_tokens(
+        &mut c,
+        &keys,
+        &settings.auth,
+        &format!("cc-voter-{tag}-"),
+        n,
+        &[Role::Voter],
+    )?;
     Ok(Seeded {
         admin: admin.into_iter().next().ok_or("no admin")?.1,
         voters,
     })
+}
+
+/// The self-test's damage: one ballot and one participation of the
+/// election deleted, as if a commit had been lost after its 201.
+pub fn lose_one_ballot(args: &Args, election: &str) -> Res<()> {
+    let settings = Settings::load().map_err(|e| e.to_string())?;
+    let pool = db::build_pool(
+        &DbUrl::parse(&args.database_url)?,
+        &PoolOptions {
+            size: 1,
+            connect_timeout: Duration::from_secs(30),
+            busy_timeout_ms: settings.database.sqlite_busy_timeout_ms,
+        },
+    )?;
+    let mut c = pool.get()?;
+    let id = uuid::Uuid::parse_str(election)?;
+    let e = format!("'{id}'");
+    testkit::execute_sql(
+        &mut c,
+        &format!(
+            "DELETE FROM ballots WHERE election_id = {e} AND tracking_code = \
+             (SELECT MIN(tracking_code) FROM ballots WHERE election_id = {e}); \
+             DELETE FROM participations WHERE election_id = {e} AND voter_id = \
+             (SELECT MIN(voter_id) FROM participations WHERE election_id = {e});"
+        ),
+    )
 }

@@ -43,7 +43,10 @@ use server::Server;
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 #[derive(Debug, Parser, Clone)]
-#[command(name = "ballotbox-castcheck", about = "Casts through crashes and outages, then checks nothing acknowledged was lost")]
+#[command(
+    name = "ballotbox-castcheck",
+    about = "Casts through crashes and outages, then checks nothing acknowledged was lost"
+)]
 pub struct Args {
     /// The ballotbox binary to run.
     #[arg(long, default_value = "target/debug/ballotbox")]
@@ -63,6 +66,9 @@ pub struct Args {
     /// Concurrent clients.
     #[arg(long, default_value_t = 16)]
     pub clients: usize,
+    /// Casts per second in all, so that casting spans the kill cycles.
+    #[arg(long, default_value_t = 8.0)]
+    pub rate: f64,
     /// SIGKILL-and-restart cycles.
     #[arg(long, default_value_t = 20)]
     pub cycles: usize,
@@ -83,6 +89,11 @@ pub struct Args {
     /// Where to write the summary (Markdown); also printed.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Self-test: after casting, delete one acknowledged ballot and its
+    /// participation straight from the database, as a lossy store would;
+    /// the run must then FAIL (scripts/castcheck checks that it does).
+    #[arg(long)]
+    pub sabotage: bool,
     /// A label for the summary (e.g. SQLite).
     #[arg(long, default_value = "")]
     pub label: String,
@@ -121,14 +132,31 @@ async fn run(args: Args) -> Res<bool> {
     let base = format!("http://127.0.0.1:{}", args.port);
 
     // One plurality question; each voter picks at random.
-    let election = post(&http, &base, "/api/v1/elections", &seeded.admin, &json!({
-        "title": "castcheck", "description": "", "eligibility": "all_voters",
-        "questions": [{"prompt": "Which?", "method": "plurality",
-                       "options": [{"label": "A"}, {"label": "B"}, {"label": "C"}]}]
-    })).await?;
+    let election = post(
+        &http,
+        &base,
+        "/api/v1/elections",
+        &seeded.admin,
+        &json!({
+            "title": "castcheck", "description": "", "eligibility": "all_voters",
+            "questions": [{"prompt": "Which?", "method": "plurality",
+                           "options": [{"label": "A"}, {"label": "B"}, {"label": "C"}]}]
+        }),
+    )
+    .await?;
     let eid = election["id"].as_str().ok_or("no election id")?.to_string();
-    post(&http, &base, &format!("/api/v1/elections/{eid}/open"), &seeded.admin, &json!({})).await?;
-    let question = election["questions"][0]["id"].as_str().ok_or("no question")?.to_string();
+    post(
+        &http,
+        &base,
+        &format!("/api/v1/elections/{eid}/open"),
+        &seeded.admin,
+        &json!({}),
+    )
+    .await?;
+    let question = election["questions"][0]["id"]
+        .as_str()
+        .ok_or("no question")?
+        .to_string();
     let options: Vec<String> = election["questions"][0]["options"]
         .as_array()
         .ok_or("no options")?
@@ -137,15 +165,27 @@ async fn run(args: Args) -> Res<bool> {
         .collect();
 
     let ledger = Arc::new(Ledger::new(seeded.voters.len()));
-    let queue = Arc::new(tokio::sync::Mutex::new((0..seeded.voters.len()).collect::<Vec<_>>()));
+    let queue = Arc::new(tokio::sync::Mutex::new(
+        (0..seeded.voters.len()).collect::<Vec<_>>(),
+    ));
     let voters = Arc::new(seeded.voters);
     let mut clients = Vec::new();
+    let pace = Duration::from_secs_f64(args.clients as f64 / args.rate.max(0.001));
     for _ in 0..args.clients {
-        let (http, base, eid, question, options) = (http.clone(), base.clone(), eid.clone(), question.clone(), options.clone());
+        let (http, base, eid, question, options) = (
+            http.clone(),
+            base.clone(),
+            eid.clone(),
+            question.clone(),
+            options.clone(),
+        );
         let (ledger, queue, voters) = (ledger.clone(), queue.clone(), voters.clone());
         clients.push(tokio::spawn(async move {
             loop {
-                let Some(v) = queue.lock().await.pop() else { break };
+                tokio::time::sleep(pace).await;
+                let Some(v) = queue.lock().await.pop() else {
+                    break;
+                };
                 let pick = options[rand::thread_rng().gen_range(0..options.len())].clone();
                 let body = json!({"answers": [{"question_id": question, "selections": [pick]}]});
                 let key = uuid::Uuid::new_v4().to_string();
@@ -163,7 +203,12 @@ async fn run(args: Args) -> Res<bool> {
                             let status = resp.status().as_u16();
                             match status {
                                 201 => match resp.json::<Value>().await {
-                                    Ok(r) => Outcome::Ok(r["receipt"]["tracking_code"].as_str().unwrap_or("").to_string()),
+                                    Ok(r) => Outcome::Ok(
+                                        r["receipt"]["tracking_code"]
+                                            .as_str()
+                                            .unwrap_or("")
+                                            .to_string(),
+                                    ),
                                     Err(_) => Outcome::Unknown,
                                 },
                                 400..=499 | 503 => Outcome::Failed(status),
@@ -198,16 +243,23 @@ async fn run(args: Args) -> Res<bool> {
             }
         }
         server.kill_and_restart(&args).await?;
-        eprintln!("castcheck: cycle {} of {}: killed and restarted", cycle + 1, args.cycles);
+        eprintln!(
+            "castcheck: cycle {} of {}: killed and restarted",
+            cycle + 1,
+            args.cycles
+        );
     }
     for c in clients {
         c.await?;
     }
 
     // The checks, with the server up and left alone.
+    if args.sabotage {
+        ledger::lose_one_ballot(&args, &eid)?;
+    }
     let export = server::close_tally_export(&http, &base, &seeded.admin, &eid, &args).await?;
     let verified = server::verify(&args, &export)?;
-    let roll_voted = server::voted_count(&http, &base, &seeded.admin, &eid).await?;
+    let (voted, ballots) = server::turnout(&http, &base, &seeded.admin, &eid).await?;
     let exported: std::collections::HashSet<String> = export["ballots"]
         .as_array()
         .ok_or("export without ballots")?
@@ -215,32 +267,70 @@ async fn run(args: Args) -> Res<bool> {
         .filter_map(|b| b["tracking_code"].as_str().map(str::to_string))
         .collect();
     let summary = ledger.summary();
-    let lost = summary.acked.iter().filter(|c| !exported.contains(*c)).count();
+    let lost = summary
+        .acked
+        .iter()
+        .filter(|c| !exported.contains(*c))
+        .count();
     let phantom = exported.len().saturating_sub(summary.acked.len());
     let checks = [
         ("no acknowledged ballot lost", lost == 0),
-        ("phantom ballots ≤ voters left unknown", phantom <= summary.unknown_voters),
-        ("participations = ballots", roll_voted == exported.len()),
-        ("ballotbox verify passes (hashes, root, recount, signatures)", verified),
+        (
+            "phantom ballots ≤ voters left unknown",
+            phantom <= summary.unknown_voters,
+        ),
+        (
+            "participations = ballots = exported",
+            voted == ballots && ballots as usize == exported.len(),
+        ),
+        (
+            "ballotbox verify passes (hashes, root, recount, signatures)",
+            verified,
+        ),
         ("every voter settled", summary.unsettled == 0),
     ];
     server.stop();
 
     let mut out = String::new();
-    out.push_str(&format!("### Cast checker{}\n\n", if args.label.is_empty() { String::new() } else { format!(": {}", args.label) }));
+    out.push_str(&format!(
+        "### Cast checker{}\n\n",
+        if args.label.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", args.label)
+        }
+    ));
     out.push_str(&format!(
         "{} voters, {} clients, {} kill cycles every {}–{} s{}; {:.0} s in all.\n\n",
-        args.voters, args.clients, server.restarts, args.min_secs, args.max_secs,
-        match outage { Some(o) => format!(", database down {o:.0} s once"), None => String::new() },
+        args.voters,
+        args.clients,
+        server.restarts,
+        args.min_secs,
+        args.max_secs,
+        match outage {
+            Some(o) => format!(", database down {o:.0} s once"),
+            None => String::new(),
+        },
         started.elapsed().as_secs_f64()
     ));
-    out.push_str("| requests ok | failed (answered) | unknown (no answer) | acknowledged | exported | lost | phantom | voted (roll) |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("| requests ok | failed (answered) | unknown (no answer) | acknowledged | exported | lost | phantom | participations |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     out.push_str(&format!(
         "| {} | {} | {} | {} | {} | {} | {} | {} |\n\n",
-        summary.ok, summary.failed, summary.unknown, summary.acked.len(), exported.len(), lost, phantom, roll_voted
+        summary.ok,
+        summary.failed,
+        summary.unknown,
+        summary.acked.len(),
+        exported.len(),
+        lost,
+        phantom,
+        voted
     ));
     for (name, ok) in &checks {
-        out.push_str(&format!("- {} {}\n", if *ok { "PASS" } else { "FAIL" }, name));
+        out.push_str(&format!(
+            "- {} {}\n",
+            if *ok { "PASS" } else { "FAIL" },
+            name
+        ));
     }
     print!("{out}");
     if let Some(path) = &args.report {
@@ -250,12 +340,31 @@ async fn run(args: Args) -> Res<bool> {
 }
 
 /// POSTs as `token`; the JSON answer of a 2xx, else an error.
-pub async fn post(http: &reqwest::Client, base: &str, path: &str, token: &str, body: &Value) -> Res<Value> {
+pub async fn post(
+    http: &reqwest::Client,
+    base: &str,
+    path: &str,
+    token: &str,
+    body: &Value,
+) -> Res<Value> {
     for _ in 0..100 {
-        match http.post(format!("{base}{path}")).bearer_auth(token).json(body).send().await {
+        match http
+            .post(format!("{base}{path}"))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+        {
             Ok(r) if r.status().is_success() => return Ok(r.json().await.unwrap_or(Value::Null)),
             Ok(r) if r.status().as_u16() == 503 => {}
-            Ok(r) => return Err(format!("POST {path}: {} {}", r.status(), r.text().await.unwrap_or_default()).into()),
+            Ok(r) => {
+                return Err(format!(
+                    "POST {path}: {} {}",
+                    r.status(),
+                    r.text().await.unwrap_or_default()
+                )
+                .into())
+            }
             Err(_) => {}
         }
         tokio::time::sleep(Duration::from_millis(200)).await;

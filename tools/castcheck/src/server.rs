@@ -34,7 +34,11 @@ async fn wait_up(port: u16, limit: Duration) -> Res<()> {
     let http = reqwest::Client::new();
     let start = Instant::now();
     while start.elapsed() < limit {
-        if let Ok(r) = http.get(format!("http://127.0.0.1:{port}/healthz")).send().await {
+        if let Ok(r) = http
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+        {
             if r.status().is_success() {
                 return Ok(());
             }
@@ -81,16 +85,26 @@ impl Drop for Server {
 pub async fn outage(base: &str, stop: &str, start: &str, secs: f64) -> Res<f64> {
     let sh = |cmd: &str| -> Res<()> {
         let ok = Command::new("sh").args(["-c", cmd]).status()?.success();
-        if ok { Ok(()) } else { Err(format!("`{cmd}` failed").into()) }
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("`{cmd}` failed").into())
+        }
     };
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?;
     let began = Instant::now();
     sh(stop)?;
     eprintln!("castcheck: database stopped");
     let mut slowest = Duration::ZERO;
     while began.elapsed().as_secs_f64() < secs {
         let t = Instant::now();
-        let status = http.get(format!("{base}/readyz")).send().await.map(|r| r.status().as_u16());
+        let status = http
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .map(|r| r.status().as_u16());
         slowest = slowest.max(t.elapsed());
         if let Ok(200) = status {
             return Err("readyz said 200 while the database was down".into());
@@ -120,9 +134,29 @@ pub async fn outage(base: &str, stop: &str, start: &str, secs: f64) -> Res<f64> 
 
 /// Closes, tallies and exports the election; the export, also written to
 /// the data folder for `verify`.
-pub async fn close_tally_export(http: &reqwest::Client, base: &str, admin: &str, eid: &str, args: &Args) -> Res<Value> {
-    post(http, base, &format!("/api/v1/elections/{eid}/close"), admin, &json!({})).await?;
-    post(http, base, &format!("/api/v1/elections/{eid}/tally"), admin, &json!({})).await?;
+pub async fn close_tally_export(
+    http: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    eid: &str,
+    args: &Args,
+) -> Res<Value> {
+    post(
+        http,
+        base,
+        &format!("/api/v1/elections/{eid}/close"),
+        admin,
+        &json!({}),
+    )
+    .await?;
+    post(
+        http,
+        base,
+        &format!("/api/v1/elections/{eid}/tally"),
+        admin,
+        &json!({}),
+    )
+    .await?;
     let resp = http
         .get(format!("{base}/api/v1/elections/{eid}/export?format=json"))
         .bearer_auth(admin)
@@ -153,28 +187,22 @@ pub fn verify(args: &Args, _export: &Value) -> Res<bool> {
     Ok(out.status.success())
 }
 
-/// Roll members marked as having voted.
-pub async fn voted_count(http: &reqwest::Client, base: &str, admin: &str, eid: &str) -> Res<usize> {
-    let mut n = 0;
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut query = vec![("limit", "500".to_string())];
-        if let Some(c) = &cursor {
-            query.push(("cursor", c.clone()));
-        }
-        let page: Value = http
-            .get(format!("{base}/api/v1/elections/{eid}/voters"))
-            .query(&query)
-            .bearer_auth(admin)
-            .send()
-            .await?
-            .json()
-            .await?;
-        let items = page["items"].as_array().ok_or_else(|| format!("voters page: {page}"))?;
-        n += items.iter().filter(|v| v["has_voted"] == true).count();
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => return Ok(n),
-        }
+/// `GET .../turnout`: (participations, ballots) as the server counts them.
+pub async fn turnout(
+    http: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    eid: &str,
+) -> Res<(u64, u64)> {
+    let t: Value = http
+        .get(format!("{base}/api/v1/elections/{eid}/turnout"))
+        .bearer_auth(admin)
+        .send()
+        .await?
+        .json()
+        .await?;
+    match (t["voted"].as_u64(), t["ballots"].as_u64()) {
+        (Some(v), Some(b)) => Ok((v, b)),
+        _ => Err(format!("turnout: {t}").into()),
     }
 }

@@ -84,6 +84,8 @@ pub struct ServerSettings {
     pub bulk_body_limit: usize,
     pub body_timeout_secs: u64,
     pub cors_origins: Vec<String>,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<crate::http::client::ProxyNet>,
     /// Address of the separate `/metrics` listener; empty: no listener.
     pub metrics_bind: String,
 }
@@ -155,6 +157,12 @@ pub struct AuthSettings {
     pub audience: String,
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_days: i64,
+    /// Seconds a session lasts after login, whatever the refreshes.
+    pub session_max_age: i64,
+    /// Seconds a session lasts after its last refresh.
+    pub session_idle_timeout: i64,
+    /// Seconds between purges of spent throttle rows.
+    pub throttle_purge_interval_secs: u64,
     pub invitation_ttl_days: i64,
     pub argon2_m_cost: u32,
     pub argon2_t_cost: u32,
@@ -162,6 +170,8 @@ pub struct AuthSettings {
     pub login_max_failures: i64,
     pub login_window_secs: i64,
     pub login_ip_per_minute: i64,
+    pub activation_ip_per_minute: i64,
+    pub hash_queue_capacity: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -265,6 +275,7 @@ impl Settings {
                     .try_parsing(true)
                     .list_separator(",")
                     .with_list_parse_key("server.cors_origins")
+                    .with_list_parse_key("server.trusted_proxies")
                     .with_list_parse_key("keys.jwt_previous_secrets"),
             );
             if let Ok(url) = std::env::var("DATABASE_URL") {
@@ -291,14 +302,27 @@ impl Settings {
                 "auth.access_token_ttl_secs must be between 60 and 900 (15 minutes)".into(),
             ));
         }
+        if a.session_idle_timeout < a.access_token_ttl_secs
+            || a.session_max_age < a.session_idle_timeout
+        {
+            return Err(ConfigError(
+                "auth.session_idle_timeout must be at least auth.access_token_ttl_secs, \
+                 and auth.session_max_age at least auth.session_idle_timeout"
+                    .into(),
+            ));
+        }
         if a.argon2_m_cost < 19456 || a.argon2_t_cost < 2 || a.argon2_p_cost < 1 {
             return Err(ConfigError(
                 "argon2 parameters below the OWASP minimum (m=19456, t=2, p=1)".into(),
             ));
         }
-        if self.server.body_limit == 0 || self.database.pool_size == 0 {
+        if self.server.body_limit == 0
+            || self.database.pool_size == 0
+            || self.auth.hash_queue_capacity == 0
+        {
             return Err(ConfigError(
-                "server.body_limit and database.pool_size must be positive".into(),
+                "server.body_limit, database.pool_size and auth.hash_queue_capacity must be positive"
+                    .into(),
             ));
         }
         self.validate_mail()

@@ -50,6 +50,9 @@ pub enum AppError {
     Validation(Vec<FieldError>),
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
+    /// Too much work is queued (password hashing): retry shortly.
+    #[error("overloaded")]
+    Overloaded { retry_after_secs: u64 },
     /// The database cannot be reached or is too busy.
     #[error("service unavailable: {0}")]
     Unavailable(String),

@@ -139,6 +139,7 @@ impl Application {
         if let Some(sender) = sender {
             sender.spawn();
         }
+        crate::auth::throttle::spawn_purge(state.pool.clone(), state.settings.auth.clone());
         crate::audit::checkpoint::spawn(&state);
         let metrics = match state.settings.server.metrics_bind.as_str() {
             "" => None,

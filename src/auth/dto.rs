@@ -10,6 +10,10 @@ use crate::users::User;
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+    /// The `device_token` of an earlier login from this device: it is then
+    /// held only by its own failures, not by the account's lock.
+    #[serde(default)]
+    pub device_token: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -43,5 +47,9 @@ pub struct TokenResponse {
     /// Seconds until the access token expires.
     pub expires_in: i64,
     pub refresh_token: String,
+    /// Login only: keep it on this device and send it with later logins
+    /// (opaque, long-lived, stored hashed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
     pub user: User,
 }

@@ -8,7 +8,7 @@ use super::dto::{
 };
 use super::identity::SignedIn;
 use super::service;
-use crate::http::{ApiError, JsonBody, Problem};
+use crate::http::{client_ip, ApiError, JsonBody, Problem};
 use crate::state::AppState;
 use crate::users::User;
 
@@ -40,14 +40,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     (status = 200, body = TokenResponse),
     (status = 400, body = Problem, content_type = "application/problem+json"),
     (status = 401, description = "Wrong email or password (one answer for both)", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Email over 254 or password over 128 characters", body = Problem, content_type = "application/problem+json"),
     (status = 429, description = "Too many attempts; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    (status = 503, description = "Password hashing is saturated; see Retry-After", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = client_ip(&req, &state.settings.server.trusted_proxies).map(|a| a.to_string());
     let body = body.into_inner();
     let tokens = service::login(
         &state.pool,
@@ -55,6 +57,7 @@ pub async fn login(
         state.issuer(),
         body.email,
         body.password,
+        body.device_token,
         ip,
     )
     .await?;
@@ -95,11 +98,15 @@ pub async fn logout(
     (status = 200, body = TokenResponse),
     (status = 401, description = "Unknown, used or expired invitation", body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
+    (status = 429, description = "Too many activations from this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    (status = 503, description = "Password hashing is saturated; see Retry-After", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn activate(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<ActivateRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let ip = client_ip(&req, &state.settings.server.trusted_proxies).map(|a| a.to_string());
     let body = body.into_inner();
     let tokens = service::activate(
         &state.pool,
@@ -107,6 +114,7 @@ pub async fn activate(
         state.issuer(),
         body.invitation_token,
         body.password,
+        ip,
     )
     .await?;
     Ok(HttpResponse::Ok().json(tokens))

@@ -5,7 +5,9 @@ use diesel::prelude::*;
 use super::model::{
     InvitationRow, RefreshTokenId, RefreshTokenRow, SessionId, SessionRow, ThrottleRow,
 };
-use crate::db::schema::{invitations, login_throttle, refresh_tokens, sessions, user_roles, users};
+use crate::db::schema::{
+    device_tokens, invitations, login_throttle, refresh_tokens, sessions, user_roles, users,
+};
 use crate::db::types::Time;
 use crate::db::DbConnection;
 use crate::users::UserId;
@@ -52,6 +54,14 @@ pub fn create_session(
         })
         .execute(conn)?;
     Ok(id)
+}
+
+pub fn find_session(conn: &mut DbConnection, sid: SessionId) -> QueryResult<Option<SessionRow>> {
+    sessions::table
+        .find(sid)
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn extend_session(conn: &mut DbConnection, sid: SessionId, until: Time) -> QueryResult<()> {
@@ -222,19 +232,105 @@ pub fn bump_throttle(
     Ok((row.count, row.window_start))
 }
 
-pub fn set_locked_until(
+/// Reserves one password check on an account key in one atomic upsert,
+/// before the password is looked at: the count goes up only while it is
+/// below `max` in the running window (started after `cutoff`), or starts a
+/// new window at 1. Under any concurrency, and across instances, at most
+/// `max` reservations succeed per window: the row is locked by the upsert
+/// (PostgreSQL) or the single writer (SQLite). None means refused.
+pub fn reserve_attempt(
     conn: &mut DbConnection,
     key: &str,
-    until: Option<Time>,
+    now: Time,
+    cutoff: Time,
+    max: i32,
+) -> QueryResult<Option<i32>> {
+    use crate::db::types::UtcTime;
+    use diesel::sql_types::{Integer, Text};
+    let sql = "INSERT INTO login_throttle (key, count, window_start, locked_until) \
+         VALUES ($1, 1, $2, NULL) \
+         ON CONFLICT (key) DO UPDATE SET \
+         count = CASE WHEN login_throttle.window_start > $3 THEN login_throttle.count + 1 ELSE 1 END, \
+         window_start = CASE WHEN login_throttle.window_start > $3 THEN login_throttle.window_start ELSE $2 END \
+         WHERE login_throttle.window_start <= $3 OR login_throttle.count < $4 \
+         RETURNING count, window_start";
+    let rows: Vec<Bumped> = match conn {
+        DbConnection::Pg(c) => diesel::sql_query(sql)
+            .bind::<Text, _>(key)
+            .bind::<UtcTime, _>(now)
+            .bind::<UtcTime, _>(cutoff)
+            .bind::<Integer, _>(max)
+            .load(c)?,
+        DbConnection::Sqlite(c) => diesel::sql_query(sql.replace('$', "?"))
+            .bind::<Text, _>(key)
+            .bind::<UtcTime, _>(now)
+            .bind::<UtcTime, _>(cutoff)
+            .bind::<Integer, _>(max)
+            .load(c)?,
+    };
+    Ok(rows.first().map(|r| r.count))
+}
+
+/// Gives back the reservation of a successful check when it was the only
+/// one in the window; with others (failures, or checks in flight) the slot
+/// stays spent, so a success never makes room for another guess.
+pub fn release_sole_attempt(conn: &mut DbConnection, key: &str) -> QueryResult<()> {
+    diesel::delete(
+        login_throttle::table
+            .find(key)
+            .filter(login_throttle::count.le(1)),
+    )
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// Gives back a reservation whose password was never checked.
+pub fn unreserve_attempt(conn: &mut DbConnection, key: &str) -> QueryResult<()> {
+    diesel::update(
+        login_throttle::table
+            .find(key)
+            .filter(login_throttle::count.gt(0)),
+    )
+    .set(login_throttle::count.eq(login_throttle::count - 1))
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// Deletes throttle rows whose window started before `cutoff`.
+pub fn purge_throttles(conn: &mut DbConnection, cutoff: Time) -> QueryResult<usize> {
+    diesel::delete(login_throttle::table.filter(login_throttle::window_start.lt(cutoff)))
+        .execute(conn)
+}
+
+/// The user a device token (by its hash) belongs to.
+pub fn find_device_owner(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<UserId>> {
+    device_tokens::table
+        .find(hash)
+        .select(device_tokens::user_id)
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_device_token(
+    conn: &mut DbConnection,
+    hash: &str,
+    user: UserId,
+    now: Time,
 ) -> QueryResult<()> {
-    diesel::update(login_throttle::table.find(key))
-        .set(login_throttle::locked_until.eq(until))
+    diesel::insert_into(device_tokens::table)
+        .values((
+            device_tokens::token_hash.eq(hash),
+            device_tokens::user_id.eq(user),
+            device_tokens::created_at.eq(now),
+            device_tokens::last_used_at.eq(now),
+        ))
         .execute(conn)
         .map(|_| ())
 }
 
-pub fn delete_throttle(conn: &mut DbConnection, key: &str) -> QueryResult<()> {
-    diesel::delete(login_throttle::table.find(key))
+pub fn touch_device_token(conn: &mut DbConnection, hash: &str, now: Time) -> QueryResult<()> {
+    diesel::update(device_tokens::table.find(hash))
+        .set(device_tokens::last_used_at.eq(now))
         .execute(conn)
         .map(|_| ())
 }

@@ -6,8 +6,9 @@ use super::caller::AuthCheck;
 use super::dto::TokenResponse;
 use super::model::{RefreshTokenId, RefreshTokenRow, SessionId};
 use super::password::Passwords;
+use super::password::{check_not_common, check_password};
 use super::tokens::{hash_token, issue_access_token, random_token};
-use super::{password::check_password, repo, throttle};
+use super::{repo, throttle};
 use crate::config::AuthSettings;
 use crate::crypto::Keys;
 use crate::db::types::Time;
@@ -16,6 +17,12 @@ use crate::error::{AppError, Input};
 use crate::users::model::normalize_email;
 use crate::users::{repo as users_repo, service as users, User, UserId};
 
+/// The longest email address (RFC 5321 path limit), as users are created.
+pub const MAX_EMAIL_LEN: usize = 254;
+
+/// Device tokens are 43 characters; anything much longer is not one.
+const MAX_DEVICE_TOKEN_LEN: usize = 128;
+
 /// What issuing tokens needs: the signing keys and the auth settings.
 #[derive(Clone, Copy)]
 pub struct Issuer<'a> {
@@ -23,15 +30,25 @@ pub struct Issuer<'a> {
     pub settings: &'a AuthSettings,
 }
 
-/// Creates a session and its first refresh token, valid `ttl_days`; returns
-/// the plain refresh token.
+/// When a session used at `now` ends: `auth.session_idle_timeout` after
+/// its last refresh, never later than `auth.session_max_age` after the
+/// login, whatever the refreshes (nor past the refresh token lifetime).
+pub fn session_expiry(created: Time, now: Time, s: &AuthSettings) -> Time {
+    let idle = now.0 + Duration::seconds(s.session_idle_timeout);
+    let absolute = created.0 + Duration::seconds(s.session_max_age);
+    let refresh = now.0 + Duration::days(s.refresh_token_ttl_days);
+    Time(idle.min(absolute).min(refresh))
+}
+
+/// Creates a session and its first refresh token; returns the plain
+/// refresh token.
 pub fn start_session(
     conn: &mut DbConnection,
     user: UserId,
-    ttl_days: i64,
+    s: &AuthSettings,
     now: Time,
 ) -> Result<(SessionId, String), AppError> {
-    let expires = Time(now.0 + Duration::days(ttl_days));
+    let expires = session_expiry(now, now, s);
     let sid = repo::create_session(conn, user, now, expires)?;
     let token = random_token();
     repo::insert_refresh_token(
@@ -64,6 +81,7 @@ fn token_response(
         token_type: "Bearer".into(),
         expires_in: s.access_token_ttl_secs,
         refresh_token,
+        device_token: None,
         user,
     })
 }
@@ -76,57 +94,105 @@ pub async fn login(
     issuer: Issuer<'_>,
     email: String,
     password: String,
+    device_token: Option<String>,
     ip: Option<String>,
 ) -> Result<TokenResponse, AppError> {
+    // Caps before anything is stored or hashed: the email becomes a
+    // throttle key (an index entry), the password an argon2 input.
+    if email.chars().count() > MAX_EMAIL_LEN {
+        return Err(AppError::invalid(
+            "email",
+            format!("must be at most {MAX_EMAIL_LEN} characters"),
+        ));
+    }
+    if password.chars().count() > super::password::MAX_LEN {
+        return Err(AppError::invalid(
+            "password",
+            format!("must be at most {} characters", super::password::MAX_LEN),
+        ));
+    }
+    if device_token
+        .as_ref()
+        .is_some_and(|d| d.len() > MAX_DEVICE_TOKEN_LEN)
+    {
+        return Err(AppError::invalid("device_token", "is not a device token"));
+    }
     let normalized = normalize_email(&email);
-    let key = throttle::account_key(&normalized);
     let settings = issuer.settings.clone();
-    let (k, n) = (key.clone(), normalized.clone());
-    let row = db::run(pool, move |c| {
+    let device_hash = device_token.as_deref().map(hash_token);
+    let dh = device_hash.clone();
+    let (row, key, known_device) = db::run(pool, move |c| {
         let now = Time::now();
+        let row = users_repo::find_by_email(c, &normalized)?;
+        // A device that logged in to this very account before counts its own
+        // failures; anything else (no token, an unknown one, another
+        // account's) shares the account's budget, so a known email alone
+        // cannot lock its owner out of their own device.
+        let known_device = match (&dh, &row) {
+            (Some(h), Some(r)) => repo::find_device_owner(c, h)? == Some(r.id),
+            _ => false,
+        };
+        let key = match (&dh, known_device) {
+            (Some(h), true) => throttle::device_key(h),
+            _ => throttle::account_key(&normalized),
+        };
+        // Committed before the password is checked: every check in flight,
+        // on any instance, holds one of the key's few slots.
         write_tx(c, |c| {
             if let Some(ip) = &ip {
-                throttle::hit_ip(c, ip, now, &settings)?;
+                throttle::hit_ip(c, ip, now, settings.login_ip_per_minute)?;
             }
-            throttle::check_account(c, &k, now)
+            throttle::reserve(c, &key, now, &settings)
         })?;
-        Ok(users_repo::find_by_email(c, &n)?)
+        Ok((row, key, known_device))
     })
     .await?;
     let hash = row.as_ref().and_then(|r| r.password_hash.clone());
-    let verified = passwords.verify(password.clone(), hash.clone()).await?;
+    let verified = match passwords.verify(password.clone(), hash.clone()).await {
+        Ok(v) => v,
+        Err(e) => {
+            let k = key.clone();
+            db::run(pool, move |c| write_tx(c, |c| throttle::unreserve(c, &k))).await?;
+            return Err(e);
+        }
+    };
     let row = match row {
         Some(row) if verified && !row.disabled => row,
-        _ => {
-            let settings = issuer.settings.clone();
-            db::run(pool, move |c| {
-                write_tx(c, |c| {
-                    throttle::record_failure(c, &key, Time::now(), &settings)
-                })
-            })
-            .await?;
-            return Err(AppError::InvalidCredentials);
-        }
+        // The reserved slot stays spent: that is the failure counted.
+        _ => return Err(AppError::InvalidCredentials),
     };
     let rehash = match hash {
         Some(h) if passwords.needs_rehash(&h) => Some(passwords.hash(password).await?),
         _ => None,
     };
-    let ttl = issuer.settings.refresh_token_ttl_days;
-    let (user, sid, refresh) = db::run(pool, move |c| {
+    let settings = issuer.settings.clone();
+    let (user, sid, refresh, device) = db::run(pool, move |c| {
         write_tx(c, |c| {
             let now = Time::now();
-            throttle::clear(c, &key)?;
+            throttle::release(c, &key)?;
             if let Some(h) = &rehash {
                 users_repo::set_password_hash(c, row.id, h)?;
             }
-            let (sid, refresh) = start_session(c, row.id, ttl, now)?;
+            let (sid, refresh) = start_session(c, row.id, &settings, now)?;
+            let device = match (device_token, device_hash) {
+                (Some(token), Some(h)) if known_device => {
+                    repo::touch_device_token(c, &h, now)?;
+                    token
+                }
+                _ => {
+                    let token = random_token();
+                    repo::insert_device_token(c, &hash_token(&token), row.id, now)?;
+                    token
+                }
+            };
             let roles = users_repo::list_roles(c, row.id)?;
-            Ok((User::from_row(row, roles), sid, refresh))
+            Ok((User::from_row(row, roles), sid, refresh, device))
         })
     })
     .await?;
-    token_response(issuer, user, sid, refresh)
+    let mut response = token_response(issuer, user, sid, refresh)?;
+    response.device_token = Some(device);
+    Ok(response)
 }
 
 enum Rotation {
@@ -143,7 +209,7 @@ pub async fn refresh(
     issuer: Issuer<'_>,
     token: String,
 ) -> Result<TokenResponse, AppError> {
-    let ttl = issuer.settings.refresh_token_ttl_days;
+    let settings = issuer.settings.clone();
     let outcome = db::run(pool, move |c| {
         write_tx(c, |c| {
             let now = Time::now();
@@ -157,14 +223,15 @@ pub async fn refresh(
                 return Ok(Rotation::Reused);
             }
             let user = users_repo::find_by_id(c, old.user_id)?;
-            let session_live = repo::find_session_facts(c, old.family_id)?
-                .first()
-                .is_some_and(|f| f.1.is_none() && f.2 > now);
-            let Some(user) = user.filter(|u| !u.disabled && old.expires_at > now && session_live)
-            else {
+            let session = repo::find_session(c, old.family_id)?
+                .filter(|f| f.revoked_at.is_none() && f.expires_at > now);
+            let expires = session.map(|f| session_expiry(f.created_at, now, &settings));
+            let (Some(user), Some(expires)) = (
+                user.filter(|u| !u.disabled && old.expires_at > now),
+                expires.filter(|e| *e > now),
+            ) else {
                 return Ok(Rotation::Invalid);
             };
-            let expires = Time(now.0 + Duration::days(ttl));
             repo::insert_refresh_token(
                 c,
                 &RefreshTokenRow {
@@ -227,14 +294,36 @@ pub async fn activate(
     issuer: Issuer<'_>,
     invitation: String,
     password: String,
+    ip: Option<String>,
 ) -> Result<TokenResponse, AppError> {
     check_password("password", &password)?;
+    let token_hash = hash_token(&invitation);
+    let per_minute = issuer.settings.activation_ip_per_minute;
+    let th = token_hash.clone();
+    // The invitation is looked up before anything is hashed: an unknown one
+    // costs one indexed read, never an argon2 run.
+    let turn = passwords.activation_turn().await?;
+    let email = db::run(pool, move |c| {
+        let now = Time::now();
+        if let Some(ip) = &ip {
+            write_tx(c, |c| throttle::hit_activation_ip(c, ip, now, per_minute))?;
+        }
+        let invite = repo::find_invitation(c, &th)?
+            .filter(|i| i.used_at.is_none() && i.expires_at > now)
+            .ok_or(AppError::InvalidInvitation)?;
+        users_repo::find_by_id(c, invite.user_id)?
+            .filter(|u| !u.disabled)
+            .map(|u| u.email)
+            .ok_or(AppError::InvalidInvitation)
+    })
+    .await?;
+    drop(turn);
+    check_not_common("password", &password, &email)?;
     let hash = passwords.hash(password).await?;
-    let ttl = issuer.settings.refresh_token_ttl_days;
+    let settings = issuer.settings.clone();
     let (user, sid, refresh) = db::run(pool, move |c| {
         write_tx(c, |c| {
             let now = Time::now();
-            let token_hash = hash_token(&invitation);
             let invite = repo::find_invitation(c, &token_hash)?
                 .filter(|i| i.used_at.is_none() && i.expires_at > now)
                 .ok_or(AppError::InvalidInvitation)?;
@@ -245,7 +334,7 @@ pub async fn activate(
                 return Err(AppError::InvalidInvitation);
             }
             users_repo::set_password_hash(c, row.id, &hash)?;
-            let (sid, refresh) = start_session(c, row.id, ttl, now)?;
+            let (sid, refresh) = start_session(c, row.id, &settings, now)?;
             let user = users::load_user(c, row.id)?;
             Ok((user, sid, refresh))
         })
@@ -270,6 +359,7 @@ pub async fn change_password(
     .await?;
     let (current, new) = passwords_given.open()?;
     check_password("new_password", &new)?;
+    check_not_common("new_password", &new, &row.email)?;
     let uid = row.id;
     if !passwords.verify(current, row.password_hash).await? {
         return Err(AppError::invalid(

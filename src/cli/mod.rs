@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::auth::password::{check_password, Hasher};
+use crate::auth::password::{check_not_common, check_password, Hasher};
 use crate::config::{LogFormat, Settings};
 use crate::error::AppError;
 use crate::startup::{self, Application};
@@ -201,6 +201,7 @@ fn create_admin(
     users::check_email(email).map_err(describe)?;
     let password = read_password()?;
     check_password("password", &password).map_err(describe)?;
+    check_not_common("password", &password, email).map_err(describe)?;
     let hasher = Hasher::new(&settings.auth)?;
     let hash = hasher.hash(&password).map_err(describe)?;
     let pool = startup::open_pool(settings).map_err(|e| e.to_string())?;

@@ -119,16 +119,7 @@ impl Keys {
         let seed: [u8; 32] = seed
             .try_into()
             .map_err(|_| "keys.signing_key must be the base64 of a 32-byte Ed25519 seed")?;
-        let jwt_previous = k
-            .jwt_previous_secrets
-            .iter()
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| {
-                B64.decode(s.trim())
-                    .map(HmacKey::new)
-                    .map_err(|_| "keys.jwt_previous_secrets: not base64".to_string())
-            })
-            .collect::<Result<_, _>>()?;
+        let jwt_previous = previous_secrets(&k.jwt_previous_secrets)?;
         Ok(Self {
             jwt: HmacKey::new(jwt),
             jwt_previous,
@@ -209,9 +200,49 @@ pub fn key_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("keys")
 }
 
+/// Older JWT secrets still accepted during a rotation: each as strong as a
+/// current one (at least 32 bytes), or a forged token could ride on a weak
+/// one for as long as it is listed.
+fn previous_secrets(list: &[String]) -> Result<Vec<HmacKey>, String> {
+    list.iter()
+        .filter(|s| !s.trim().is_empty())
+        .enumerate()
+        .map(|(i, s)| {
+            let bytes = B64
+                .decode(s.trim())
+                .map_err(|_| format!("keys.jwt_previous_secrets[{i}]: not base64"))?;
+            if bytes.len() < 32 {
+                return Err(format!(
+                    "keys.jwt_previous_secrets[{i}] must hold at least 32 bytes (256 bits)"
+                ));
+            }
+            Ok(HmacKey::new(bytes))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn previous_jwt_secrets_must_be_as_long_as_current_ones() {
+        let short = B64.encode([9u8; 31]);
+        let long = B64.encode([9u8; 32]);
+        let err = previous_secrets(&[long.clone(), short])
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("jwt_previous_secrets[1]"), "{err}");
+        assert!(
+            !err.contains(&B64.encode([9u8; 31])),
+            "no secret in the error"
+        );
+        assert_eq!(
+            previous_secrets(&[long, " ".into()]).map(|v| v.len()),
+            Ok(1)
+        );
+        assert!(previous_secrets(&["not base64!".into()]).is_err());
+    }
 
     #[test]
     fn signatures_verify_with_the_public_key_and_fail_when_tampered() {

@@ -112,6 +112,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::{SqlUuid as Uuid, UtcTime};
+
+    device_tokens (token_hash) {
+        token_hash -> Text,
+        user_id -> Uuid,
+        created_at -> UtcTime,
+        last_used_at -> UtcTime,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, sessions, refresh_tokens, invitations);
 diesel::allow_tables_to_appear_in_same_query!(sessions, user_roles);

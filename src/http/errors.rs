@@ -98,6 +98,10 @@ impl ApiError {
                 "too-many-requests",
                 format!("Too many attempts; retry after {retry_after_secs} seconds."),
             ),
+            AppError::Overloaded { retry_after_secs } => (
+                "overloaded",
+                format!("The server is busy; retry after {retry_after_secs} seconds."),
+            ),
             AppError::Unavailable(_) => (
                 "unavailable",
                 "The database is unavailable; try again shortly.".into(),
@@ -152,7 +156,9 @@ impl ResponseError for ApiError {
             AppError::Conflict(_) | AppError::Integrity(_) => StatusCode::CONFLICT,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Overloaded { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -171,7 +177,11 @@ impl ResponseError for ApiError {
             _ => None,
         };
         let mut response = problem_response(self.status_code(), slug, detail, errors);
-        if let ApiError::App(AppError::TooManyRequests { retry_after_secs }) = self {
+        if let ApiError::App(
+            AppError::TooManyRequests { retry_after_secs }
+            | AppError::Overloaded { retry_after_secs },
+        ) = self
+        {
             if let Ok(value) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }

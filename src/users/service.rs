@@ -202,6 +202,9 @@ pub async fn create(
     if has_nul(&req.display_name) {
         return Err(AppError::invalid("display_name", NUL_MESSAGE));
     }
+    if let Some(p) = &req.password {
+        crate::auth::password::check_not_common("password", p, &req.email)?;
+    }
     let hash = match req.password.clone() {
         Some(p) => Some(passwords.hash(p).await?),
         None => None,

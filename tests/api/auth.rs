@@ -23,6 +23,7 @@ crate::both_backends!(
     activation_is_single_use,
     password_rules_give_422_with_a_field_error,
     sixth_wrong_password_is_429_and_so_is_the_right_one_after,
+    a_burst_of_guesses_gets_at_most_five_checked,
     unknown_fields_in_bodies_are_refused,
     login_endpoint_maps_every_body_error_to_a_problem,
 );
@@ -530,7 +531,7 @@ async fn activation_is_single_use(app: TestApp) {
     let resp = app
         .post(
             "/api/v1/auth/activate",
-            &json!({"invitation_token": invitation, "password": "hank's password"}),
+            &json!({"invitation_token": invitation, "password": "a ballot for the AGM"}),
             None,
         )
         .await;
@@ -545,7 +546,7 @@ async fn activation_is_single_use(app: TestApp) {
         )
         .await;
     assert_problem(resp, 401).await;
-    app.login("hank@example.org", "hank's password").await;
+    app.login("hank@example.org", "a ballot for the AGM").await;
 }
 
 async fn password_rules_give_422_with_a_field_error(app: TestApp) {
@@ -554,7 +555,12 @@ async fn password_rules_give_422_with_a_field_error(app: TestApp) {
         ("elevenchars", false),
         (&*"x".repeat(129), false),
         ("twelve chars", true),
-        (&*"é".repeat(128), true),
+        // 128 characters of 2 bytes each (varied: one repeated character
+        // is refused as too simple since #14).
+        (
+            &*"éàüöß".chars().cycle().take(128).collect::<String>(),
+            true,
+        ),
     ] {
         let email = format!("p{}@example.org", password.len());
         let resp = app
@@ -618,6 +624,52 @@ async fn sixth_wrong_password_is_429_and_so_is_the_right_one_after(app: TestApp)
     // Another account is not affected.
     let v = app.seed_user("judy@example.org", &[Role::Voter]).await;
     app.login(&v.email, &v.password).await;
+}
+
+async fn a_burst_of_guesses_gets_at_most_five_checked(app: TestApp) {
+    let u = app
+        .seed_user("mallory.target@example.org", &[Role::Voter])
+        .await;
+    let app = std::sync::Arc::new(app);
+    let mut tasks = Vec::new();
+    // 39 wrong passwords and the right one, all at once; the right one in
+    // the middle so that it races with the others.
+    for i in 0..40 {
+        let app = app.clone();
+        let password = if i == 20 {
+            u.password.clone()
+        } else {
+            format!("wrong guess number {i}")
+        };
+        let email = u.email.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"email": email, "password": password});
+            app.post("/api/v1/auth/login", &body, None)
+                .await
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    let checked = statuses.iter().filter(|s| **s != 429).count();
+    assert!(
+        statuses.iter().all(|s| [200, 401, 429].contains(s)),
+        "{statuses:?}"
+    );
+    assert!(checked <= 5, "{checked} passwords checked: {statuses:?}");
+    assert!(checked >= 1, "{statuses:?}");
+    // The budget is spent: even the right password waits for the window.
+    let resp = app
+        .post(
+            "/api/v1/auth/login",
+            &json!({"email": u.email, "password": u.password}),
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), 429);
 }
 
 async fn unknown_fields_in_bodies_are_refused(app: TestApp) {

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod abuse;
 mod audit;
 mod auth;
 mod ballots;

@@ -10,4 +10,5 @@ mod durability;
 mod elections;
 mod foundation;
 mod results;
+mod secrecy;
 mod users;

@@ -87,15 +87,17 @@ pub fn all_leaves(
         .load(conn)
 }
 
+/// A ballot's hash and salt by tracking code (the salt is for the caller
+/// to withhold while the election is open).
 pub fn find_ballot_hash(
     conn: &mut DbConnection,
     election: ElectionId,
     code: &str,
-) -> QueryResult<Option<String>> {
+) -> QueryResult<Option<(String, String)>> {
     ballots::table
         .filter(ballots::election_id.eq(election))
         .filter(ballots::tracking_code.eq(code))
-        .select(ballots::ballot_hash)
+        .select((ballots::ballot_hash, ballots::salt))
         .first(conn)
         .optional()
 }

@@ -221,6 +221,7 @@ fn cast_on(c: &mut DbConnection, state: &Casting, req: &CastRequest) -> Result<R
                 tracking_code,
                 ballot_hash: receipt.ballot_hash.clone(),
                 content: valid.content,
+                salt: valid.salt,
             },
         )?;
         Ok(receipt)
@@ -286,7 +287,17 @@ pub async fn turnout(pool: &DbPool, user: &AuthCheck, id: ElectionId) -> Result<
     .await
 }
 
-/// A page of the board.
+/// Whether the board is out: from `closed` on. While voting runs it is
+/// withheld whole, so that nobody watches ballots arrive one by one and
+/// pairs each new tracking code with the voter whose `has_voted` flipped.
+fn board_is_published(row: &ElectionRow) -> bool {
+    matches!(
+        row.state(),
+        ElectionState::Closed | ElectionState::Tallied | ElectionState::Published
+    )
+}
+
+/// A page of the board, from `closed` on (409 before).
 pub async fn board(
     pool: &DbPool,
     user: &AuthCheck,
@@ -301,6 +312,12 @@ pub async fn board(
         let row = elections_repo::find_election(c, id)?.ok_or(AppError::NotFound)?;
         if !can_see(c, viewer, &row)? {
             return Err(AppError::NotFound);
+        }
+        if !board_is_published(&row) {
+            return Err(AppError::conflict(format!(
+                "The election is {}; the board is published whole when voting ends.",
+                row.state
+            )));
         }
         let mut rows = repo::ballot_page(c, id, after.as_deref(), limit + 1)?;
         let more = rows.len() as i64 > limit;
@@ -325,8 +342,9 @@ pub async fn board(
     .await
 }
 
-/// Whether a tracking code is on the board, with its inclusion proof once
-/// the election closed.
+/// Whether a tracking code is on the board; once the election closed, with
+/// the ballot's salt and its inclusion proof. While it is open the answer
+/// carries only the salted hash, which tells nothing of the ballot.
 pub async fn check_receipt(
     pool: &DbPool,
     cache: Arc<BoardCache>,
@@ -341,16 +359,18 @@ pub async fn check_receipt(
         if !can_see(c, viewer, &row)? {
             return Err(AppError::NotFound);
         }
-        let hash = repo::find_ballot_hash(c, id, &code)?.ok_or(AppError::NotFound)?;
+        let (hash, salt) = repo::find_ballot_hash(c, id, &code)?.ok_or(AppError::NotFound)?;
         let mut check = ReceiptCheck {
             included: true,
             ballot_hash: hash,
+            salt: None,
             leaf_index: None,
             tree_size: None,
             inclusion_proof: None,
             merkle_root: None,
         };
-        if let Some(root) = row.merkle_root {
+        if let (true, Some(root)) = (board_is_published(&row), row.merkle_root) {
+            check.salt = Some(salt);
             let board = cache.get_or_load(c, id)?;
             let index = board
                 .codes

@@ -889,6 +889,7 @@ impl Bench {
                                         tracking_code: rules::tracking_code(),
                                         ballot_hash: sha256_hex(content.as_bytes()),
                                         content,
+                                        salt: rules::salt(),
                                     },
                                 )
                             });
@@ -1166,6 +1167,7 @@ impl Bench {
                                     tracking_code: rules::tracking_code(),
                                     ballot_hash: sha256_hex(content.as_bytes()),
                                     content,
+                                    salt: rules::salt(),
                                 }
                             })
                             .collect();

@@ -8,13 +8,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::audit::model::{verify_subsequence, AuditEvent, ChainEntry};
 use crate::ballots::model::Answer;
+use crate::ballots::rules;
 use crate::crypto::keys::verify_b64;
 use crate::crypto::merkle::{leaf_hash, MerkleTree};
-use crate::crypto::{canonical_json, sha256_hex};
 use crate::elections::definition::{Definition, QuestionDef};
 use crate::elections::model::Election;
 use crate::results::count::Counter;
@@ -37,6 +37,9 @@ pub struct Verify {
 struct ExportBallot {
     tracking_code: String,
     ballot_hash: String,
+    /// Absent or '' for a ballot cast before v2 (hashed without a salt).
+    #[serde(default)]
+    salt: String,
     answers: Vec<Answer>,
 }
 
@@ -129,17 +132,12 @@ fn verify(export: &Export, public_key: Option<&str>, report: &mut Report) {
     let def = definition_of(&export.election);
     let election_id = export.election.id;
 
-    // Ballot hashes: SHA-256 of JCS {"election_id","answers"}, answers
-    // sorted by question id, selections in ballot order.
+    // Ballot hashes: SHA-256 of JCS {"election_id","answers","salt"},
+    // answers sorted by question id, selections in ballot order.
     let bad: Vec<&str> = export
         .ballots
         .iter()
-        .filter(|b| {
-            let mut sorted: Vec<&Answer> = b.answers.iter().collect();
-            sorted.sort_by_key(|a| a.question_id.to_string());
-            let doc = json!({"election_id": election_id, "answers": sorted});
-            sha256_hex(&canonical_json(&doc)) != b.ballot_hash
-        })
+        .filter(|b| rules::ballot_hash(election_id, &b.answers, &b.salt) != b.ballot_hash)
         .map(|b| b.tracking_code.as_str())
         .collect();
     report.check(

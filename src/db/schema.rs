@@ -199,6 +199,7 @@ diesel::table! {
         tracking_code -> Text,
         ballot_hash -> Text,
         content -> Text,
+        salt -> Text,
     }
 }
 

@@ -2,12 +2,19 @@
 //! hashes are salted and the board is withheld until close; storage keeps
 //! nothing that pairs a voter with a ballot; data files are private.
 
+use std::collections::HashSet;
+
 use ballotbox::users::Role;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use crate::helpers::{assert_problem, count_rows, election_body, fast_users, TestApp};
 
-crate::both_backends!(a_caller_who_may_not_vote_learns_nothing_from_the_body,);
+crate::both_backends!(
+    a_caller_who_may_not_vote_learns_nothing_from_the_body,
+    hashing_every_possible_answer_of_an_open_election_matches_nothing,
+    polling_has_voted_and_the_board_pairs_nobody,
+);
 
 const SECRET_PROMPT: &str = "Unannounced merger with ACME?";
 
@@ -115,4 +122,327 @@ async fn a_caller_who_may_not_vote_learns_nothing_from_the_body(app: TestApp) {
     // Having voted: 409 whatever the body, before any validation.
     probe(&app, &on.1, &roll, 409, "already voted").await;
     assert_eq!(count_rows(&app, "ballots").await, 1);
+}
+
+/// Every ballot a voter could cast in `e`: each question answered by every
+/// ordered selection of up to `depth` options (or blank), every combination.
+fn every_ballot(e: &Value, depth: usize) -> Vec<Vec<Value>> {
+    let mut all: Vec<Vec<Value>> = vec![Vec::new()];
+    for q in e["questions"].as_array().unwrap() {
+        let opts: Vec<Value> = q["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].clone())
+            .collect();
+        let mut selections: Vec<Vec<Value>> = vec![Vec::new()];
+        let mut frontier: Vec<Vec<Value>> = vec![Vec::new()];
+        for _ in 0..depth {
+            let mut next = Vec::new();
+            for s in &frontier {
+                for o in &opts {
+                    if !s.contains(o) {
+                        let mut t = s.clone();
+                        t.push(o.clone());
+                        next.push(t);
+                    }
+                }
+            }
+            selections.extend(next.iter().cloned());
+            frontier = next;
+        }
+        all = all
+            .into_iter()
+            .flat_map(|prefix| {
+                selections.iter().map(move |s| {
+                    let mut b = prefix.clone();
+                    b.push(json!({"question_id": q["id"], "selections": s}));
+                    b
+                })
+            })
+            .collect();
+    }
+    all
+}
+
+/// The hash an observer computes for a guessed ballot: the v1 formula, and
+/// the v2 one with an empty salt.
+fn guessed_hashes(election_id: &str, answers: &[Value]) -> [String; 2] {
+    let mut sorted = answers.to_vec();
+    sorted.sort_by_key(|a| a["question_id"].as_str().unwrap().to_string());
+    let h = |doc: Value| {
+        hex::encode(Sha256::digest(
+            serde_json_canonicalizer::to_vec(&doc).unwrap(),
+        ))
+    };
+    [
+        h(json!({"election_id": election_id, "answers": sorted})),
+        h(json!({"election_id": election_id, "answers": sorted, "salt": ""})),
+    ]
+}
+
+async fn hashing_every_possible_answer_of_an_open_election_matches_nothing(app: TestApp) {
+    let admin = app.admin_token().await;
+    let auditor = app.token_for("auditor@example.org", &[Role::Auditor]).await;
+    let mut body = election_body("Open", "all_voters", 3);
+    body["questions"].as_array_mut().unwrap().push(
+        json!({"prompt": "Rank", "method": "irv", "allow_blank": true,
+                     "options": [{"label": "x"}, {"label": "y"}, {"label": "z"}]}),
+    );
+    let e = app.create_election(&admin, &body).await;
+    let id = e["id"].as_str().unwrap();
+    assert_eq!(app.step(&admin, id, "open").await.status(), 200);
+    let voters = fast_users(&app, "hash", 4, &[Role::Voter]).await;
+    let candidates = every_ballot(&e, 3);
+    let mut receipts = Vec::new();
+    for (k, (_, token)) in voters.iter().enumerate() {
+        // The dictionary holds invalid ballots too; cast valid ones (one
+        // plurality choice).
+        let valid: Vec<&Vec<Value>> = candidates
+            .iter()
+            .filter(|b| b[0]["selections"].as_array().unwrap().len() == 1)
+            .collect();
+        let answers = valid[(k * 7) % valid.len()].clone();
+        let resp = app.cast(token, id, &Value::Array(answers.clone())).await;
+        assert_eq!(resp.status(), 201);
+        let r: Value = resp.json().await.unwrap();
+        receipts.push((r["receipt"].clone(), answers, token.clone()));
+    }
+    // What anyone can read while voting runs.
+    for token in [&admin, &auditor, &voters[0].1] {
+        assert_problem(
+            app.get(&format!("/api/v1/elections/{id}/board"), Some(token))
+                .await,
+            409,
+        )
+        .await;
+        assert_problem(
+            app.get(&format!("/api/v1/elections/{id}/export"), Some(token))
+                .await,
+            if token == &voters[0].1 { 403 } else { 409 },
+        )
+        .await;
+    }
+    let mut seen: HashSet<String> = HashSet::new();
+    for (r, _, token) in &receipts {
+        seen.insert(r["ballot_hash"].as_str().unwrap().to_string());
+        let code = r["tracking_code"].as_str().unwrap();
+        let check: Value = app
+            .get(
+                &format!("/api/v1/elections/{id}/receipts/{code}"),
+                Some(token),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(check["included"], true);
+        assert!(check.get("salt").is_none(), "{check}");
+        seen.insert(check["ballot_hash"].as_str().unwrap().to_string());
+        assert!(!check.to_string().contains("selections"));
+    }
+    // The dictionary attack of the issue: hash every possible ballot.
+    assert!(candidates.len() > 100, "{}", candidates.len());
+    for answers in &candidates {
+        for h in guessed_hashes(id, answers) {
+            assert!(!seen.contains(&h), "a guessed ballot matched a hash");
+        }
+    }
+    // The guess is right for the ballots cast: only the salt defeats it.
+    let unsalted: HashSet<String> = receipts
+        .iter()
+        .map(|(_, a, _)| guessed_hashes(id, a)[0].clone())
+        .collect();
+    assert!(unsalted.is_disjoint(&seen));
+
+    // From close on, salts are out and every hash recomputes.
+    assert_eq!(app.step(&admin, id, "close").await.status(), 200);
+    let export: Value = app
+        .get(
+            &format!("/api/v1/elections/{id}/export?format=json"),
+            Some(&auditor),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ballots = export["ballots"].as_array().unwrap();
+    assert_eq!(ballots.len(), receipts.len());
+    let mut salts = HashSet::new();
+    for b in ballots {
+        let salt = b["salt"].as_str().unwrap();
+        assert_eq!(salt.len(), 32);
+        assert!(salts.insert(salt.to_string()), "salts repeat");
+        let mut sorted = b["answers"].as_array().unwrap().clone();
+        sorted.sort_by_key(|a| a["question_id"].as_str().unwrap().to_string());
+        let doc = json!({"election_id": id, "answers": sorted, "salt": salt});
+        assert_eq!(
+            b["ballot_hash"].as_str().unwrap(),
+            hex::encode(Sha256::digest(
+                serde_json_canonicalizer::to_vec(&doc).unwrap()
+            ))
+        );
+    }
+    for (r, _, token) in &receipts {
+        let code = r["tracking_code"].as_str().unwrap();
+        let check: Value = app
+            .get(
+                &format!("/api/v1/elections/{id}/receipts/{code}"),
+                Some(token),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let b = ballots
+            .iter()
+            .find(|b| b["tracking_code"] == r["tracking_code"])
+            .unwrap();
+        assert_eq!(check["salt"], b["salt"]);
+    }
+    // `verify` recomputes salted hashes, and a changed salt fails it.
+    let out = verify_file(&export);
+    assert!(out.0, "{}", out.1);
+    assert!(out.1.contains("ok   ballot hashes"), "{}", out.1);
+    let mut changed = export.clone();
+    changed["ballots"][0]["salt"] = json!("00000000000000000000000000000000");
+    let out = verify_file(&changed);
+    assert!(!out.0 && out.1.contains("FAIL ballot hashes"), "{}", out.1);
+    // The CSV carries the salt too, last.
+    let csv = app
+        .get(
+            &format!("/api/v1/elections/{id}/export?format=csv"),
+            Some(&auditor),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.lines().next().unwrap().ends_with(",salt"), "{csv}");
+    for b in ballots {
+        assert!(csv.contains(b["salt"].as_str().unwrap()));
+    }
+}
+
+/// Runs `ballotbox verify` on a document: (passed, output).
+fn verify_file(doc: &Value) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.json");
+    std::fs::write(&path, serde_json::to_vec(doc).unwrap()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ballotbox"))
+        .arg("verify")
+        .arg(&path)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run ballotbox verify");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// The roll as staff read it: voter id to has_voted.
+async fn has_voted(app: &TestApp, token: &str, id: &str) -> Vec<(String, bool)> {
+    let page: Value = app
+        .get(
+            &format!("/api/v1/elections/{id}/voters?limit=100"),
+            Some(token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["id"].as_str().unwrap().to_string(),
+                v["has_voted"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// What the board shows `token` now: tracking codes, or None when withheld.
+async fn board_codes(app: &TestApp, token: &str, id: &str) -> Option<HashSet<String>> {
+    let resp = app
+        .get(
+            &format!("/api/v1/elections/{id}/board?limit=100"),
+            Some(token),
+        )
+        .await;
+    if resp.status() == 409 {
+        return None;
+    }
+    assert_eq!(resp.status(), 200);
+    let page: Value = resp.json().await.unwrap();
+    Some(
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["tracking_code"].as_str().unwrap().to_string())
+            .collect(),
+    )
+}
+
+async fn polling_has_voted_and_the_board_pairs_nobody(app: TestApp) {
+    let admin = app.admin_token().await;
+    let auditor = app.token_for("auditor@example.org", &[Role::Auditor]).await;
+    let voters = fast_users(&app, "polled", 5, &[Role::Voter]).await;
+    let e = app
+        .create_election(&admin, &election_body("Polled", "roll", 3))
+        .await;
+    let id = e["id"].as_str().unwrap();
+    let ids: Vec<&str> = voters.iter().map(|v| v.0.as_str()).collect();
+    let resp = app
+        .post(
+            &format!("/api/v1/elections/{id}/voters"),
+            &json!({"user_ids": ids}),
+            Some(&admin),
+        )
+        .await;
+    assert!(resp.status().is_success());
+    assert_eq!(app.step(&admin, id, "open").await.status(), 200);
+    // The auditor polls the roll and the board between every two casts and
+    // pairs each voter who flipped with the codes that appeared meanwhile.
+    let mut known: HashSet<String> = HashSet::new();
+    let mut paired: Vec<(String, HashSet<String>)> = Vec::new();
+    for (k, (uid, token)) in voters.iter().enumerate() {
+        let before = has_voted(&app, &auditor, id).await;
+        let answers = crate::helpers::answers_picking(&e, k % 3);
+        assert_eq!(app.cast(token, id, &answers).await.status(), 201);
+        let after = has_voted(&app, &auditor, id).await;
+        let flipped: Vec<&String> = after
+            .iter()
+            .filter(|(v, now)| *now && before.iter().any(|(w, then)| w == v && !then))
+            .map(|(v, _)| v)
+            .collect();
+        assert_eq!(flipped, [uid], "has_voted is public to staff");
+        for token in [&auditor, &admin, token] {
+            let codes = board_codes(&app, token, id).await;
+            assert!(codes.is_none(), "the board is withheld while open");
+        }
+        let fresh: HashSet<String> = board_codes(&app, &auditor, id)
+            .await
+            .unwrap_or_default()
+            .difference(&known)
+            .cloned()
+            .collect();
+        known.extend(fresh.iter().cloned());
+        paired.push((uid.clone(), fresh));
+    }
+    for (uid, codes) in &paired {
+        assert!(codes.is_empty(), "voter {uid} paired with {codes:?}");
+    }
+    // At close the whole board appears at once: every code, no order of arrival.
+    assert_eq!(app.step(&admin, id, "close").await.status(), 200);
+    let all = board_codes(&app, &auditor, id).await.unwrap();
+    assert_eq!(all.len(), voters.len());
 }

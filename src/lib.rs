@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod openapi;
 pub mod paging;
+pub mod private;
 pub mod results;
 pub mod startup;
 pub mod state;

@@ -180,10 +180,8 @@ pub struct PoolOptions {
 /// `/readyz` 503) while the database is down.
 pub fn build_pool(url: &DbUrl, opts: &PoolOptions) -> Result<DbPool, String> {
     if let Some(file) = url.sqlite_file() {
-        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create the folder {}: {e}", dir.display()))?;
-        }
+        crate::private::prepare_sqlite_file(file)
+            .map_err(|e| format!("cannot prepare the database file {}: {e}", file.display()))?;
     }
     let manager = ConnectionManager {
         url: url.clone(),

@@ -446,3 +446,87 @@ async fn polling_has_voted_and_the_board_pairs_nobody(app: TestApp) {
     let all = board_codes(&app, &auditor, id).await.unwrap();
     assert_eq!(all.len(), voters.len());
 }
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// The server's start on SQLite: data folder, database, WAL and keys.
+#[cfg(unix)]
+fn start_files(root: &std::path::Path) -> (ballotbox::db::DbPool, std::path::PathBuf) {
+    let data = root.join("data");
+    let db = data.join("ballotbox.db");
+    let settings = crate::helpers::test_settings(&db.display().to_string(), data.clone());
+    ballotbox::crypto::Keys::load(&settings).expect("keys");
+    let pool = ballotbox::startup::open_pool(&settings).expect("pool");
+    ballotbox::startup::migrate(&pool).expect("migrate");
+    (pool, db)
+}
+
+#[cfg(unix)]
+#[test]
+fn data_files_and_folders_are_created_private_and_tightened_when_found_open() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().unwrap();
+    let (pool, db) = start_files(root.path());
+    {
+        // A write, with the connection held open, so the WAL and -shm exist.
+        let mut conn = pool.get().unwrap();
+        ballotbox::users::service::create_user(
+            &mut conn,
+            "mode@example.org",
+            "Mode",
+            &[Role::Voter],
+            None,
+        )
+        .unwrap();
+        let data = root.path().join("data");
+        assert_eq!(mode(&data), 0o700, "data folder");
+        assert_eq!(mode(&data.join("keys")), 0o700, "keys folder");
+        for key in ["jwt-secret", "signing-key"] {
+            assert_eq!(mode(&data.join("keys").join(key)), 0o600, "{key}");
+        }
+        let files = ballotbox::private::sqlite_files(&db);
+        for f in &files[..3] {
+            assert!(
+                f.exists(),
+                "{} exists while a connection is open",
+                f.display()
+            );
+            assert_eq!(mode(f), 0o600, "{}", f.display());
+        }
+    }
+    drop(pool);
+    // Files left 0644 in a 0755 folder by an older version are tightened at
+    // the next start.
+    let data = root.path().join("data");
+    let open = |p: &std::path::Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    open(&data, 0o755);
+    open(&data.join("keys"), 0o755);
+    open(&data.join("keys").join("signing-key"), 0o644);
+    for f in ballotbox::private::sqlite_files(&db)
+        .iter()
+        .filter(|f| f.exists())
+    {
+        open(f, 0o644);
+    }
+    let (pool, db) = start_files(root.path());
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("keys")), 0o700);
+    assert_eq!(mode(&data.join("keys").join("signing-key")), 0o600);
+    for f in ballotbox::private::sqlite_files(&db)
+        .iter()
+        .filter(|f| f.exists())
+    {
+        assert_eq!(mode(f), 0o600, "{}", f.display());
+    }
+    drop(pool);
+}

@@ -62,6 +62,7 @@ pub struct Settings {
     pub keys: KeySettings,
     pub auth: AuthSettings,
     pub scheduler: SchedulerSettings,
+    pub log: LogSettings,
     #[serde(skip, default = "default_env")]
     pub environment: Environment,
 }
@@ -79,6 +80,24 @@ pub struct ServerSettings {
     pub bulk_body_limit: usize,
     pub body_timeout_secs: u64,
     pub cors_origins: Vec<String>,
+    /// Address of the separate `/metrics` listener; empty: no listener.
+    pub metrics_bind: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line, with the request line's fields.
+    Json,
 }
 
 #[derive(Debug, Clone, Deserialize)]

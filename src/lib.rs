@@ -11,6 +11,7 @@ pub mod db;
 pub mod elections;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod openapi;
 pub mod paging;
 pub mod private;

@@ -83,6 +83,7 @@ fn register_signing_key(pool: &DbPool, signer: &crate::crypto::Signer) -> Result
 pub struct Application {
     port: u16,
     server: Server,
+    metrics: Option<(u16, Server)>,
     state: AppState,
 }
 
@@ -123,10 +124,15 @@ impl Application {
             state.pool.clone(),
             state.settings.scheduler.interval_ms,
         );
+        let metrics = match state.settings.server.metrics_bind.as_str() {
+            "" => None,
+            bind => Some(metrics_server(bind, state.pool.clone())?),
+        };
         let server = run(listener, state.clone())?;
         Ok(Self {
             port,
             server,
+            metrics,
             state,
         })
     }
@@ -135,14 +141,50 @@ impl Application {
         self.port
     }
 
+    /// The port of the `/metrics` listener, when `server.metrics_bind` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|m| m.0)
+    }
+
     pub fn state(&self) -> &AppState {
         &self.state
     }
 
     /// Serves until SIGTERM/SIGINT, finishing requests in flight.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        match self.metrics {
+            None => self.server.await,
+            Some((_, metrics)) => {
+                let (api, metrics) = futures_util::future::join(self.server, metrics).await;
+                api.and(metrics)
+            }
+        }
     }
+}
+
+/// The separate listener that serves only `GET /metrics`, so that the
+/// figures never reach the public port.
+fn metrics_server(bind: &str, pool: DbPool) -> Result<(u16, Server), StartupError> {
+    crate::metrics::install();
+    let listener =
+        TcpListener::bind(bind).map_err(|e| format!("cannot listen on {bind} for metrics: {e}"))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| StartupError(e.to_string()))?
+        .port();
+    let pool = web::Data::new(pool);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(pool.clone())
+            .route("/metrics", web::get().to(crate::system::handlers::metrics))
+            .default_service(web::to(errors::not_found))
+    })
+    .workers(1)
+    .shutdown_timeout(5)
+    .listen(listener)
+    .map_err(|e| StartupError(e.to_string()))?
+    .run();
+    Ok((port, server))
 }
 
 fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::auth::password::{check_password, Hasher};
-use crate::config::Settings;
+use crate::config::{LogFormat, Settings};
 use crate::error::AppError;
 use crate::startup::{self, Application};
 use crate::users::{service as users, Role};
@@ -47,6 +47,14 @@ pub enum Command {
         #[arg(long)]
         display_name: Option<String>,
     },
+    /// Copy the SQLite database to a new file (0600) while the service may
+    /// keep running: a consistent, compact snapshot (VACUUM INTO). To
+    /// restore, stop the service and put the file in place of the database
+    /// (or point DATABASE_URL at it). On PostgreSQL use pg_dump.
+    Backup {
+        /// The new file to write; an existing file is refused.
+        file: std::path::PathBuf,
+    },
     /// Count a BLT ballot file offline with the server's own tally code and
     /// print the results JSON (rounds included).
     Count(count::Count),
@@ -59,11 +67,16 @@ pub enum Command {
 /// Parses the command line, runs the command, and maps failures to exit codes.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
     let result = match cli.command {
         // Offline tools: no configuration, their own exit codes.
-        Command::Count(args) => return count::run(&args),
-        Command::Verify(args) => return verify::run(&args),
+        Command::Count(args) => {
+            init_logging(LogFormat::Text);
+            return count::run(&args);
+        }
+        Command::Verify(args) => {
+            init_logging(LogFormat::Text);
+            return verify::run(&args);
+        }
         Command::Serve { bind } => settings().and_then(|mut s| {
             if let Some(bind) = bind {
                 s.server.bind = bind;
@@ -71,6 +84,7 @@ pub fn run() -> ExitCode {
             serve(s)
         }),
         Command::Migrate => settings().and_then(|s| migrate(&s)),
+        Command::Backup { file } => settings().and_then(|s| backup(&s, &file)),
         Command::CreateAdmin {
             email,
             display_name,
@@ -85,12 +99,52 @@ pub fn run() -> ExitCode {
     }
 }
 
-fn init_logging() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+fn init_logging(format: LogFormat) {
+    let mut builder =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    if format == LogFormat::Json {
+        builder.format(|out, record| {
+            use std::io::Write;
+            let mut line = serde_json::Map::new();
+            line.insert("ts".into(), chrono::Utc::now().to_rfc3339().into());
+            line.insert("level".into(), record.level().as_str().into());
+            line.insert("target".into(), record.target().into());
+            line.insert("msg".into(), record.args().to_string().into());
+            let mut fields = JsonFields(&mut line);
+            let _ = record.key_values().visit(&mut fields);
+            writeln!(out, "{}", serde_json::Value::Object(line))
+        });
+    }
+    // A second call (tests in one process) keeps the first logger.
+    let _ = builder.try_init();
 }
 
+/// Copies a log record's key-values into the JSON line.
+struct JsonFields<'a>(&'a mut serde_json::Map<String, serde_json::Value>);
+
+impl<'kvs> log::kv::VisitSource<'kvs> for JsonFields<'_> {
+    fn visit_pair(
+        &mut self,
+        key: log::kv::Key<'kvs>,
+        value: log::kv::Value<'kvs>,
+    ) -> Result<(), log::kv::Error> {
+        let v = match value.to_u64() {
+            Some(n) => serde_json::Value::from(n),
+            None => serde_json::Value::from(value.to_string()),
+        };
+        self.0.insert(key.as_str().to_string(), v);
+        Ok(())
+    }
+}
+
+/// Loads the configuration and starts logging as it says.
 fn settings() -> Result<Settings, String> {
-    Settings::load().map_err(|e| e.to_string())
+    let settings = Settings::load().map_err(|e| {
+        init_logging(LogFormat::Text);
+        e.to_string()
+    })?;
+    init_logging(settings.log.format);
+    Ok(settings)
 }
 
 fn migrate(settings: &Settings) -> Result<(), String> {
@@ -108,6 +162,13 @@ fn serve(settings: Settings) -> Result<(), String> {
         log::info!("listening on port {}", app.port());
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })
+}
+
+fn backup(settings: &Settings, file: &std::path::Path) -> Result<(), String> {
+    let pool = startup::open_pool(settings).map_err(|e| e.to_string())?;
+    crate::db::with_conn(&pool, |c| crate::db::backup::sqlite_backup(c, file)).map_err(describe)?;
+    println!("backup written to {}", file.display());
+    Ok(())
 }
 
 fn create_admin(

@@ -2,6 +2,7 @@
 //! pool, embedded migrations per backend, and the helpers every service uses
 //! to run queries on the blocking pool.
 
+pub mod backup;
 pub mod schema;
 pub mod types;
 
@@ -224,7 +225,10 @@ pub fn with_conn<T, F>(pool: &DbPool, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, AppError>,
 {
-    let mut conn = pool.get()?;
+    let waited = std::time::Instant::now();
+    let conn = pool.get();
+    crate::metrics::pool_wait(waited.elapsed());
+    let mut conn = conn?;
     let result = f(&mut conn);
     if result.is_err() {
         conn.check_after_error();

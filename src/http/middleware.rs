@@ -15,6 +15,9 @@ use actix_web::web::Bytes;
 use actix_web::HttpMessage;
 use futures_util::Stream;
 
+/// The route that casts a ballot, counted by outcome in the metrics.
+const CAST_ROUTE: &str = "/api/v1/elections/{id}/ballots";
+
 /// Response header carrying the request id that the log line shows.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -28,27 +31,29 @@ pub async fn request_log(
     let id = uuid::Uuid::new_v4().simple().to_string();
     let method = req.method().clone();
     let path = req.path().to_string();
+    // The pattern, never the path: metric labels must not carry ids.
+    let route = req.match_pattern();
     let res = next.call(req).await;
-    match res {
-        Ok(mut res) => {
-            log::info!(
-                "{} {} {} {}µs rid={}",
-                method,
-                path,
-                res.status().as_u16(),
-                started.elapsed().as_micros(),
-                id
-            );
-            if let Ok(v) = HeaderValue::from_str(&id) {
-                res.headers_mut().insert(REQUEST_ID, v);
-            }
-            Ok(res)
-        }
-        Err(e) => {
-            log::info!("{method} {path} error rid={id}");
-            Err(e)
-        }
+    let status = match &res {
+        Ok(res) => res.status().as_u16(),
+        Err(e) => e.as_response_error().status_code().as_u16(),
+    };
+    let route = route.as_deref().unwrap_or("unmatched");
+    crate::metrics::request(method.as_str(), route, status, started.elapsed());
+    if method == actix_web::http::Method::POST && route == CAST_ROUTE {
+        crate::metrics::cast(status);
     }
+    let micros = started.elapsed().as_micros() as u64;
+    log::info!(
+        target: "ballotbox::request",
+        method = method.as_str(), path = path.as_str(), status = status, micros = micros, rid = id.as_str();
+        "{method} {path} {status} {micros}µs rid={id}"
+    );
+    let mut res = res?;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID, v);
+    }
+    Ok(res)
 }
 
 /// Security headers on every response; API answers are never cached.

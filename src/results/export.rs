@@ -86,6 +86,7 @@ pub fn start(pool: DbPool, job: Job) -> Export {
         None => format!("election-{id}.{ext}"),
     };
     tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
         let mut sink = Sink {
             tx,
             buf: Vec::with_capacity(CHUNK),
@@ -99,6 +100,7 @@ pub fn start(pool: DbPool, job: Job) -> Export {
                 let _ = sink.tx.blocking_send(Err(e));
             }
         }
+        crate::metrics::export(started.elapsed());
     });
     Export {
         content_type,

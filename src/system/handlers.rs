@@ -72,3 +72,11 @@ pub async fn list_keys(state: web::Data<AppState>) -> HttpResponse {
         }],
     })
 }
+
+/// Prometheus text for a scrape; served only on the `server.metrics_bind`
+/// listener (see `startup`), so it is not part of the public API document.
+pub async fn metrics(pool: web::Data<crate::db::DbPool>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(crate::metrics::render(&pool))
+}

@@ -6,6 +6,8 @@
 //! ```text
 //! 4 2                 first line: number of candidates, number of seats
 //! -3                  optional: withdrawn candidates, as negative numbers
+//! [withdrawn 4]       optional (Droop): more withdrawn candidates
+//! [tie 2 1 4 3]       optional (Droop): the tie-breaking order
 //! 3 1 2 0             ballot lines: weight, preferences..., 0
 //! (b7) 1 4 0          an optional "(id)" ballot-id prefix is accepted and ignored
 //! 2 4 0
@@ -15,24 +17,36 @@
 //! "Cat"
 //! "Dan"
 //! "Example election"  a quoted title (may be omitted)
+//! "Source"            optional (Droop): where the ballots come from
+//! "Comment"           optional (Droop): a comment
 //! ```
 //!
 //! - Candidates are numbered from 1. Weights are positive integers (the
 //!   number of identical ballots). A line `1 0` is a blank ballot.
-//! - Withdrawn-candidate lines may only come before the first ballot; one
-//!   line may list several (`-2 -5`).
+//! - Withdrawn-candidate lines and `[...]` options may only come before the
+//!   first ballot; one line may list several (`-2 -5`); an option may span
+//!   lines up to its closing `]`.
+//! - `[tie ...]` lists every candidate once; a tie that the method's own
+//!   rules leave open is then decided for the tied candidate listed first
+//!   (eliminated, excluded, transferred first or elected, by the tie's
+//!   purpose), as Droop does, instead of by lot.
 //! - `#` starts a comment to the end of the line (outside quoted names);
 //!   blank lines are ignored anywhere; Windows line ends are accepted.
 //! - Several quoted names may share a line.
 //! - Not supported, and rejected with a clear message: equal rankings
 //!   (`2=3`, an OpenSTV extension), skipped rankings (`-` inside a ballot),
-//!   fractional weights, Droop's `/* */` comments and `=` options.
+//!   fractional weights, Droop's `/* */` comments, and Droop's `[nick]`,
+//!   `[droop]` and `[undeclared]` options (they change what the ballots
+//!   mean in ways this counter does not follow).
+//! - Error messages quote at most 40 characters of the input; lines longer
+//!   than 4 MiB are refused.
 //!
 //! Every malformed input is a [`BltError`] carrying the 1-based line number.
 //!
 //! # Counting
 //!
-//! [`count_blt`] parses, removes withdrawn candidates (a ballot then skips
+//! [`count_blt_from`] reads the file as a stream (only the aggregated
+//! ballots are held, never the lines), removes withdrawn candidates (a ballot then skips
 //! them; a ballot left empty counts as blank), and counts by the chosen
 //! method. Option ids are the candidate names. Plurality counts each
 //! ballot's first preference; approval approves every candidate the ballot

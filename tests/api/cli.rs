@@ -231,3 +231,145 @@ mod reqwest {
             .unwrap_or(0))
     }
 }
+
+/// Starts `serve` on a free port with extra environment; the child and port.
+fn serve_with(dir: &Path, env: &[(&str, &str)]) -> (std::process::Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ballotbox"));
+    cmd.args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .current_dir(dir)
+        .env("BALLOTBOX_ENV", "development")
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    for _ in 0..100 {
+        if matches!(reqwest::blocking_get(&format!("http://127.0.0.1:{port}/readyz")), Ok(r) if r == 200)
+        {
+            return (child, port);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("server did not become ready");
+}
+
+fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+fn stop(mut child: std::process::Child) -> String {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    err
+}
+
+#[test]
+fn json_logs_carry_the_request_line_as_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, port) = serve_with(dir.path(), &[("BALLOTBOX__LOG__FORMAT", "json")]);
+    let rid = block_on(async {
+        let resp = ::reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+            .await
+            .unwrap();
+        resp.headers()["x-request-id"].to_str().unwrap().to_string()
+    });
+    let err = stop(child);
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    let line = lines
+        .iter()
+        .find(|l| l["rid"] == rid.as_str())
+        .unwrap_or_else(|| panic!("no line with rid {rid} in {err}"));
+    assert_eq!(line["path"], "/healthz");
+    assert_eq!(line["status"], 200);
+    assert_eq!(line["level"], "INFO");
+    assert!(line["ts"].as_str().is_some() && line["micros"].as_u64().is_some());
+}
+
+#[test]
+fn backup_is_a_private_consistent_copy_that_a_server_can_restore_from() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("live.db").display().to_string();
+    let out = ballotbox(
+        dir.path(),
+        &db,
+        &["create-admin", "--email", "root@example.org"],
+        Some("a long admin password 1\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    // A backup while a server runs on the database.
+    let (child, _) = serve_with(dir.path(), &[("DATABASE_URL", &db)]);
+    let copy = dir.path().join("copy.db");
+    let out = ballotbox(dir.path(), &db, &["backup", copy.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", text(&out));
+    stop(child);
+    let mode = std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the backup holds ballots: owner only");
+    // Never over an existing file.
+    let again = ballotbox(dir.path(), &db, &["backup", copy.to_str().unwrap()], None);
+    assert!(!again.status.success());
+    assert!(text(&again).contains("already exists"), "{}", text(&again));
+    // Restore: a server on the copy has the admin and the same audit chain.
+    let copy_url = copy.display().to_string();
+    let (child, port) = serve_with(dir.path(), &[("DATABASE_URL", &copy_url)]);
+    let login = block_on(async {
+        ::reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/api/v1/auth/login"))
+            .json(&serde_json::json!({"email": "root@example.org", "password": "a long admin password 1"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(login, 200);
+    stop(child);
+    let count = |path: &str| {
+        use diesel::Connection;
+        ballotbox_audit_count(&mut diesel::SqliteConnection::establish(path).unwrap())
+    };
+    assert!(count(&copy_url) >= 1);
+    assert_eq!(
+        count(&copy_url),
+        count(&db),
+        "the copy holds the same chain"
+    );
+    // PostgreSQL has its own tools.
+    if let Some(pg) = TestDb::create(Backend::Postgres) {
+        let out = ballotbox(
+            dir.path(),
+            &pg.url,
+            &["backup", dir.path().join("pg.db").to_str().unwrap()],
+            None,
+        );
+        assert!(!out.status.success());
+        assert!(text(&out).contains("pg_dump"), "{}", text(&out));
+    }
+}

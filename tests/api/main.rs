@@ -9,6 +9,7 @@ mod cli;
 mod durability;
 mod elections;
 mod foundation;
+mod operations;
 mod results;
 mod secrecy;
 mod users;

@@ -15,6 +15,72 @@ pub fn insert_participation(conn: &mut DbConnection, row: &ParticipationRow) -> 
         .map(|_| ())
 }
 
+/// Rows per multi-row INSERT when rewriting (well under SQLite's limit of
+/// bound variables).
+const REWRITE_CHUNK: usize = 500;
+
+/// Rewrites an election's participations and ballots, each table in its own
+/// random order, inside the caller's transaction (the close). Afterwards no
+/// storage trace of a cast pairs its two rows: on PostgreSQL every row has
+/// the close's `xmin` and a `ctid` in shuffled order; on SQLite the cells
+/// are laid out in shuffled order (the old ones zeroed by `secure_delete`,
+/// and the WAL truncated by the caller once this commits). Returns how many
+/// ballots were rewritten.
+pub fn rewrite_shuffled(conn: &mut DbConnection, election: ElectionId) -> QueryResult<usize> {
+    use rand::rngs::OsRng;
+    use rand::seq::SliceRandom;
+    let mut parts: Vec<ParticipationRow> = participations::table
+        .filter(participations::election_id.eq(election))
+        .select(ParticipationRow::as_select())
+        .load(conn)?;
+    let mut rows: Vec<BallotRow> = ballots::table
+        .filter(ballots::election_id.eq(election))
+        .select(BallotRow::as_select())
+        .load(conn)?;
+    diesel::delete(participations::table.filter(participations::election_id.eq(election)))
+        .execute(conn)?;
+    diesel::delete(ballots::table.filter(ballots::election_id.eq(election))).execute(conn)?;
+    parts.shuffle(&mut OsRng);
+    rows.shuffle(&mut OsRng);
+    // Interleaved, so neither table's rows sit in one run of the log before
+    // the other's.
+    let (mut p, mut b) = (parts.chunks(REWRITE_CHUNK), rows.chunks(REWRITE_CHUNK));
+    loop {
+        let (np, nb) = (p.next(), b.next());
+        if np.is_none() && nb.is_none() {
+            break;
+        }
+        // Multi-row INSERTs exist per backend, not on the multi-connection.
+        match conn {
+            DbConnection::Pg(c) => {
+                if let Some(chunk) = np {
+                    diesel::insert_into(participations::table)
+                        .values(chunk)
+                        .execute(c)?;
+                }
+                if let Some(chunk) = nb {
+                    diesel::insert_into(ballots::table)
+                        .values(chunk)
+                        .execute(c)?;
+                }
+            }
+            DbConnection::Sqlite(c) => {
+                if let Some(chunk) = np {
+                    diesel::insert_into(participations::table)
+                        .values(chunk)
+                        .execute(c)?;
+                }
+                if let Some(chunk) = nb {
+                    diesel::insert_into(ballots::table)
+                        .values(chunk)
+                        .execute(c)?;
+                }
+            }
+        }
+    }
+    Ok(rows.len())
+}
+
 pub fn insert_ballot(conn: &mut DbConnection, row: &BallotRow) -> QueryResult<()> {
     diesel::insert_into(ballots::table)
         .values(row)

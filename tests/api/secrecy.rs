@@ -530,3 +530,335 @@ fn data_files_and_folders_are_created_private_and_tightened_when_found_open() {
     }
     drop(pool);
 }
+
+/// Correct pairings allowed after close: pairing N voters with N ballots by
+/// a random permutation gets about 1 right (Poisson(1)); 6 or more happens
+/// by chance less than once in 1,500 runs.
+const CHANCE_LIMIT: usize = 6;
+const STORAGE_VOTERS: usize = 40;
+
+/// An open election with `STORAGE_VOTERS` ballots cast; returns the admin,
+/// the election id and the truth: voter id to tracking code.
+async fn cast_for_storage(
+    app: &TestApp,
+) -> (String, String, std::collections::HashMap<String, String>) {
+    let admin = app.admin_token().await;
+    let e = app
+        .create_election(&admin, &election_body("Stored", "all_voters", 3))
+        .await;
+    let id = e["id"].as_str().unwrap().to_string();
+    assert_eq!(app.step(&admin, &id, "open").await.status(), 200);
+    let voters = fast_users(app, "stored", STORAGE_VOTERS, &[Role::Voter]).await;
+    let mut truth = std::collections::HashMap::new();
+    for (k, (uid, token)) in voters.iter().enumerate() {
+        let resp = app
+            .cast(token, &id, &crate::helpers::answers_picking(&e, k % 3))
+            .await;
+        assert_eq!(resp.status(), 201);
+        let r: Value = resp.json().await.unwrap();
+        truth.insert(
+            uid.clone(),
+            r["receipt"]["tracking_code"].as_str().unwrap().to_string(),
+        );
+    }
+    (admin, id, truth)
+}
+
+/// How many voters a guess pairs with their own ballot.
+fn correct(guess: &[(String, String)], truth: &std::collections::HashMap<String, String>) -> usize {
+    guess
+        .iter()
+        .filter(|(voter, code)| truth.get(voter) == Some(code))
+        .count()
+}
+
+/// Pairs two lists rank by rank.
+fn by_rank(voters: &[String], codes: &[String]) -> Vec<(String, String)> {
+    voters.iter().cloned().zip(codes.iter().cloned()).collect()
+}
+
+#[derive(diesel::QueryableByName, Debug)]
+struct SysRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    key: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    xmin: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    ctid: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    at: String,
+}
+
+/// What a SELECT-only role reads: each table in its default (heap) order,
+/// with the system columns.
+fn pg_read(url: &str, eid: &str) -> (Vec<SysRow>, Vec<SysRow>) {
+    use diesel::{Connection, RunQueryDsl};
+    let mut c = diesel::PgConnection::establish(url).expect("reader connects");
+    let parts = diesel::sql_query(format!(
+        "SELECT voter_id::text AS key, xmin::text AS xmin, ctid::text AS ctid, cast_at::text AS at \
+         FROM participations WHERE election_id = '{eid}'"
+    ))
+    .load::<SysRow>(&mut c)
+    .expect("reader selects participations");
+    let ballots = diesel::sql_query(format!(
+        "SELECT tracking_code AS key, xmin::text AS xmin, ctid::text AS ctid, '' AS at \
+         FROM ballots WHERE election_id = '{eid}'"
+    ))
+    .load::<SysRow>(&mut c)
+    .expect("reader selects ballots");
+    (parts, ballots)
+}
+
+fn ctid_key(ctid: &str) -> (u64, u64) {
+    let inner = ctid.trim_matches(|c| c == '(' || c == ')');
+    let (a, b) = inner.split_once(',').unwrap();
+    (a.parse().unwrap(), b.parse().unwrap())
+}
+
+/// Every pairing the reader can try: (name, guess).
+fn pg_attacks(parts: &[SysRow], ballots: &[SysRow]) -> Vec<(&'static str, Vec<(String, String)>)> {
+    let keys = |rows: &[&SysRow]| rows.iter().map(|r| r.key.clone()).collect::<Vec<_>>();
+    let heap_p: Vec<&SysRow> = parts.iter().collect();
+    let heap_b: Vec<&SysRow> = ballots.iter().collect();
+    let mut ctid_p = heap_p.clone();
+    ctid_p.sort_by_key(|r| ctid_key(&r.ctid));
+    let mut ctid_b = heap_b.clone();
+    ctid_b.sort_by_key(|r| ctid_key(&r.ctid));
+    let mut time_p = heap_p.clone();
+    time_p.sort_by(|a, b| a.at.cmp(&b.at));
+    let mut xmin_p = heap_p.clone();
+    xmin_p.sort_by_key(|r| r.xmin.parse::<u64>().unwrap());
+    let mut xmin_b = heap_b.clone();
+    xmin_b.sort_by_key(|r| r.xmin.parse::<u64>().unwrap());
+    let same_xmin: Vec<(String, String)> = parts
+        .iter()
+        .filter_map(|p| {
+            let mut c = ballots.iter().filter(|b| b.xmin == p.xmin);
+            match (c.next(), c.next()) {
+                (Some(b), None) => Some((p.key.clone(), b.key.clone())),
+                _ => None,
+            }
+        })
+        .collect();
+    vec![
+        ("same xmin", same_xmin),
+        ("xmin order", by_rank(&keys(&xmin_p), &keys(&xmin_b))),
+        ("ctid order", by_rank(&keys(&ctid_p), &keys(&ctid_b))),
+        ("heap order", by_rank(&keys(&heap_p), &keys(&heap_b))),
+        (
+            "cast_at against ctid",
+            by_rank(&keys(&time_p), &keys(&ctid_b)),
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_select_only_postgres_role_pairs_closed_election_rows_no_better_than_chance() {
+    use diesel::{Connection, RunQueryDsl};
+    let Some(app) = crate::helpers::spawn_app(crate::helpers::Backend::Postgres).await else {
+        return;
+    };
+    let (admin, id, truth) = cast_for_storage(&app).await;
+    let owner_url = app.settings.database.url.clone();
+    let db_name = reqwest::Url::parse(&owner_url)
+        .unwrap()
+        .path()
+        .trim_start_matches('/')
+        .to_string();
+    let role = format!("bb_reader_{}", uuid::Uuid::new_v4().simple());
+    let mut owner = diesel::PgConnection::establish(&owner_url).unwrap();
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut owner,
+        &format!(
+            "CREATE ROLE {role} LOGIN NOSUPERUSER NOINHERIT; \
+             GRANT CONNECT ON DATABASE {db_name} TO {role}; \
+             GRANT USAGE ON SCHEMA public TO {role}; \
+             GRANT SELECT ON participations, ballots TO {role};"
+        ),
+    )
+    .unwrap();
+    let mut reader_url = reqwest::Url::parse(&owner_url).unwrap();
+    reader_url.set_username(&role).unwrap();
+    reader_url.set_password(None).unwrap();
+    let reader_url = reader_url.to_string();
+
+    let (url, eid) = (reader_url.clone(), id.clone());
+    let (parts, ballots) = tokio::task::spawn_blocking(move || pg_read(&url, &eid))
+        .await
+        .unwrap();
+    assert_eq!(
+        (parts.len(), ballots.len()),
+        (STORAGE_VOTERS, STORAGE_VOTERS)
+    );
+    // While open, each cast's transaction id pairs its two rows (README).
+    let open = pg_attacks(&parts, &ballots);
+    assert_eq!(
+        correct(&open[0].1, &truth),
+        STORAGE_VOTERS,
+        "the control attack works while open"
+    );
+
+    assert_eq!(app.step(&admin, &id, "close").await.status(), 200);
+    let (url, eid) = (reader_url.clone(), id.clone());
+    let (parts, ballots) = tokio::task::spawn_blocking(move || pg_read(&url, &eid))
+        .await
+        .unwrap();
+    assert_eq!(
+        (parts.len(), ballots.len()),
+        (STORAGE_VOTERS, STORAGE_VOTERS)
+    );
+    let xmins: HashSet<&str> = parts
+        .iter()
+        .chain(&ballots)
+        .map(|r| r.xmin.as_str())
+        .collect();
+    assert_eq!(
+        xmins.len(),
+        1,
+        "one transaction id for every row after close"
+    );
+    for (name, guess) in pg_attacks(&parts, &ballots) {
+        let right = correct(&guess, &truth);
+        assert!(
+            right < CHANCE_LIMIT,
+            "{name} pairs {right} of {STORAGE_VOTERS}"
+        );
+    }
+    // The receipts still check, and the board is whole.
+    let code = truth.values().next().unwrap();
+    let check: Value = app
+        .get(
+            &format!("/api/v1/elections/{id}/receipts/{code}"),
+            Some(&admin),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(check["included"], true);
+    assert_eq!(
+        board_codes(&app, &admin, &id).await.unwrap().len(),
+        STORAGE_VOTERS
+    );
+
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut owner,
+        &format!(
+            "REVOKE ALL ON participations, ballots FROM {role}; \
+             REVOKE ALL ON SCHEMA public FROM {role}; \
+             REVOKE ALL ON DATABASE {db_name} FROM {role}; \
+             DROP ROLE {role};"
+        ),
+    )
+    .unwrap();
+    let _ = RunQueryDsl::execute(diesel::sql_query("SELECT 1"), &mut owner);
+}
+
+/// Byte offsets of the first occurrence of each needle in `hay`, needles in
+/// that order (absent ones left out).
+fn first_offsets(hay: &[u8], needles: &[String]) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = needles
+        .iter()
+        .filter_map(|n| {
+            hay.windows(n.len())
+                .position(|w| w == n.as_bytes())
+                .map(|p| (p, n.clone()))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Pairs voters and codes by the order they first appear in `bytes`.
+fn file_order_guess(
+    bytes: &[u8],
+    truth: &std::collections::HashMap<String, String>,
+) -> Vec<(String, String)> {
+    let voters: Vec<String> = truth.keys().cloned().collect();
+    let codes: Vec<String> = truth.values().cloned().collect();
+    let v: Vec<String> = first_offsets(bytes, &voters)
+        .into_iter()
+        .map(|x| x.1)
+        .collect();
+    let c: Vec<String> = first_offsets(bytes, &codes)
+        .into_iter()
+        .map(|x| x.1)
+        .collect();
+    by_rank(&v, &c)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_of_the_sqlite_files_after_close_pairs_no_better_than_chance() {
+    let Some(app) = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await else {
+        return;
+    };
+    let (admin, id, truth) = cast_for_storage(&app).await;
+    let db = std::path::PathBuf::from(&app.settings.database.url);
+    let copy = |label: &str| -> Vec<Vec<u8>> {
+        ballotbox::private::sqlite_files(&db)[..2]
+            .iter()
+            .map(|f| std::fs::read(f).unwrap_or_default())
+            .inspect(|b| assert!(label.is_empty() || !b.is_empty() || true))
+            .collect()
+    };
+    // While open, the WAL holds each cast's commit: its frames name the voter
+    // and the tracking code together, in the order of the casts (README).
+    let open = copy("open");
+    let from_wal = file_order_guess(&open[1], &truth);
+    assert!(
+        correct(&from_wal, &truth) > STORAGE_VOTERS / 2,
+        "the control attack on the WAL works while open: {}",
+        correct(&from_wal, &truth)
+    );
+
+    assert_eq!(app.step(&admin, &id, "close").await.status(), 200);
+    let closed = copy("");
+    assert!(
+        closed[1].is_empty(),
+        "the WAL is truncated at close: {} bytes",
+        closed[1].len()
+    );
+    let mut all = closed[0].clone();
+    all.extend_from_slice(&closed[1]);
+    let right = correct(&file_order_guess(&all, &truth), &truth);
+    assert!(
+        right < CHANCE_LIMIT,
+        "file order pairs {right} of {STORAGE_VOTERS}"
+    );
+    // Pairing by the last copy (the participations and ballots tables come
+    // after users and sessions) does no better.
+    let rev_all: Vec<u8> = all.iter().rev().copied().collect();
+    let reversed: std::collections::HashMap<String, String> = truth
+        .iter()
+        .map(|(v, c)| (v.chars().rev().collect(), c.chars().rev().collect()))
+        .collect();
+    let right = correct(&file_order_guess(&rev_all, &reversed), &reversed);
+    assert!(
+        right < CHANCE_LIMIT,
+        "last copies pair {right} of {STORAGE_VOTERS}"
+    );
+    // Every voter id is stored as many times as every other, and every code
+    // too: no stale copy in freed space tells the old layout.
+    let count = |needle: &str| {
+        closed[0]
+            .windows(needle.len())
+            .filter(|w| *w == needle.as_bytes())
+            .count()
+    };
+    let voter_counts: HashSet<usize> = truth.keys().map(|v| count(v)).collect();
+    let code_counts: HashSet<usize> = truth.values().map(|c| count(c)).collect();
+    assert_eq!(
+        voter_counts.len(),
+        1,
+        "voter ids stored unevenly: {voter_counts:?}"
+    );
+    assert_eq!(
+        code_counts.len(),
+        1,
+        "codes stored unevenly: {code_counts:?}"
+    );
+    assert_eq!(
+        board_codes(&app, &admin, &id).await.unwrap().len(),
+        STORAGE_VOTERS
+    );
+}

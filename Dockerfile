@@ -8,7 +8,9 @@ COPY src src
 COPY migrations migrations
 COPY config config
 COPY benches benches
-RUN cargo build --release --locked --bin ballotbox
+# The workspace's other member must exist for Cargo to read the manifest.
+COPY tools tools
+RUN cargo build --release --locked -p ballotbox --bin ballotbox
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl libssl3 \

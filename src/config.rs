@@ -62,6 +62,8 @@ pub struct Settings {
     pub keys: KeySettings,
     pub auth: AuthSettings,
     pub scheduler: SchedulerSettings,
+    #[serde(default)]
+    pub audit: AuditSettings,
     pub log: LogSettings,
     #[serde(skip, default = "default_env")]
     pub environment: Environment,
@@ -107,6 +109,15 @@ pub struct DatabaseSettings {
     pub pool_size: u32,
     pub connect_timeout_secs: u64,
     pub sqlite_busy_timeout_ms: u64,
+    /// Whether `serve` applies pending migrations first. Off when the
+    /// service runs as a PostgreSQL role without DDL rights (the owner
+    /// runs `ballotbox migrate` and `grant-service-role` instead).
+    #[serde(default = "yes")]
+    pub migrate_on_start: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -155,6 +166,23 @@ pub struct AuthSettings {
 #[serde(deny_unknown_fields)]
 pub struct SchedulerSettings {
     pub interval_ms: u64,
+}
+
+/// Signed checkpoints of the audit chain.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// The chain head is signed at least this often while it moves (and at
+    /// every election state change).
+    pub checkpoint_interval_secs: u64,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            checkpoint_interval_secs: 300,
+        }
+    }
 }
 
 impl Settings {

@@ -43,6 +43,9 @@ pub enum AppError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Stored data no longer matches what was committed (a `409`).
+    #[error("integrity: {0}")]
+    Integrity(String),
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     #[error("too many requests")]

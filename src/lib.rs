@@ -20,7 +20,11 @@ pub mod startup;
 pub mod state;
 pub mod system;
 pub mod tally;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+pub mod text;
 pub mod users;
+pub mod web;
 
 /// Mounts every feature's routes.
 pub fn routes(cfg: &mut actix_web::web::ServiceConfig, settings: &config::Settings) {
@@ -35,4 +39,5 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig, settings: &config::Settin
     elections::handlers::routes(cfg, &bulk);
     results::handlers::routes(cfg);
     audit::handlers::routes(cfg);
+    web::routes(cfg);
 }

@@ -91,10 +91,12 @@ impl Application {
     /// Opens the database, runs migrations, loads keys and binds `bind`.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let pool = open_pool(&settings)?;
-        let p = pool.clone();
-        tokio::task::spawn_blocking(move || migrate(&p))
-            .await
-            .map_err(|e| StartupError(e.to_string()))??;
+        if settings.database.migrate_on_start {
+            let p = pool.clone();
+            tokio::task::spawn_blocking(move || migrate(&p))
+                .await
+                .map_err(|e| StartupError(e.to_string()))??;
+        }
         let keys = Keys::load(&settings)?;
         let (p, signer) = (pool.clone(), keys.signer.clone());
         tokio::task::spawn_blocking(move || register_signing_key(&p, &signer))
@@ -124,6 +126,7 @@ impl Application {
             state.pool.clone(),
             state.settings.scheduler.interval_ms,
         );
+        crate::audit::checkpoint::spawn(&state);
         let metrics = match state.settings.server.metrics_bind.as_str() {
             "" => None,
             bind => Some(metrics_server(bind, state.pool.clone())?),

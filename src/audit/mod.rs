@@ -3,6 +3,7 @@
 //! Casting a ballot is never an event: its time would link a voter to a
 //! ballot.
 
+pub mod checkpoint;
 pub mod handlers;
 pub mod model;
 pub mod repo;

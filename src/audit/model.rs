@@ -26,8 +26,18 @@ pub struct AuditRow {
     pub hash: String,
 }
 
-/// One audit event as published. `hash = SHA-256(prev_hash || JCS(event
-/// without "hash"))`, where `prev_hash` is taken as its 64 hex characters.
+/// One audit event as published. `hash = SHA-256(prev_hash || JCS({"seq",
+/// "at","actor_id","action","election_id" (left out when null),
+/// "details_hash","prev_hash"}))`, where `details_hash` is the SHA-256 (hex)
+/// of JCS(details) and `prev_hash` is taken as its 64 ASCII hex characters;
+/// the first event's `prev_hash` is 64 zeros.
+///
+/// Redactable actions: roll.added, roll.removed, user.created,
+/// user.updated, users.imported. An export may publish an event of these
+/// actions (and of no other) without `details`, as `{"seq","at","actor_id",
+/// "action","election_id","details_hash","prev_hash","hash",
+/// "redacted":true}`; the chain still checks. Lifecycle events, tallies,
+/// integrity failures and key registrations are never redacted.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct AuditEvent {
     pub seq: i64,
@@ -43,16 +53,80 @@ pub struct AuditEvent {
     pub hash: String,
 }
 
-impl AuditEvent {
-    /// The hash this event must carry, computed from its other fields.
-    pub fn compute_hash(&self) -> String {
-        let mut value = serde_json::to_value(self).unwrap_or_default();
-        if let Some(map) = value.as_object_mut() {
-            map.remove("hash");
+/// The only actions whose events may be published without their details
+/// (as `details_hash` and `"redacted": true`): those whose details name
+/// people (voters on a roll, user accounts). Lifecycle events, tallies,
+/// integrity failures, key registrations and reads never are, and
+/// `ballotbox verify` fails an export in which one is.
+pub const REDACTABLE_ACTIONS: &[&str] = &[
+    "roll.added",
+    "roll.removed",
+    "user.created",
+    "user.updated",
+    "users.imported",
+];
+
+pub fn is_redactable(action: &str) -> bool {
+    REDACTABLE_ACTIONS.contains(&action)
+}
+
+/// SHA-256 (hex) of the RFC 8785 form of an event's details.
+pub fn details_hash(details: &serde_json::Value) -> String {
+    sha256_hex(&canonical_json(details))
+}
+
+/// The hash of a published event, whole or redacted: `SHA-256(prev_hash ||
+/// JCS({"seq","at","actor_id","action","election_id"?,"details_hash",
+/// "prev_hash"}))`, where `details_hash` is taken from a redacted event and
+/// computed from the details of a whole one, and `election_id` is left out
+/// when absent or null. Errors name a missing or mistyped field.
+pub fn hash_of_published(v: &serde_json::Value) -> Result<String, String> {
+    let map = v.as_object().ok_or("an event is not an object")?;
+    let field = |k: &str| map.get(k).ok_or_else(|| format!("the event has no {k}"));
+    let redacted = map.get("redacted").and_then(serde_json::Value::as_bool) == Some(true);
+    let dh = if redacted {
+        match map.get("details_hash").and_then(serde_json::Value::as_str) {
+            Some(h) => h.to_string(),
+            None => return Err("a redacted event has no details_hash".into()),
         }
-        let mut bytes = self.prev_hash.as_bytes().to_vec();
-        bytes.extend_from_slice(&canonical_json(&value));
-        sha256_hex(&bytes)
+    } else {
+        details_hash(field("details")?)
+    };
+    let prev_hash = field("prev_hash")?
+        .as_str()
+        .ok_or("prev_hash is not a string")?;
+    let mut form = serde_json::Map::new();
+    for k in ["seq", "at", "actor_id", "action"] {
+        form.insert(k.into(), field(k)?.clone());
+    }
+    if let Some(e) = map.get("election_id").filter(|e| !e.is_null()) {
+        form.insert("election_id".into(), e.clone());
+    }
+    form.insert("details_hash".into(), dh.into());
+    form.insert("prev_hash".into(), prev_hash.into());
+    let mut bytes = prev_hash.as_bytes().to_vec();
+    bytes.extend_from_slice(&canonical_json(&serde_json::Value::Object(form)));
+    Ok(sha256_hex(&bytes))
+}
+
+impl AuditEvent {
+    /// The hash this event must carry, computed from its other fields (see
+    /// [`hash_of_published`]).
+    pub fn compute_hash(&self) -> String {
+        let value = serde_json::to_value(self).unwrap_or_default();
+        hash_of_published(&value).unwrap_or_default()
+    }
+
+    /// The event without its details, as an export may publish it: the
+    /// chain still checks through `details_hash`.
+    pub fn redacted(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(map) = v.as_object_mut() {
+            map.remove("details");
+            map.insert("details_hash".into(), details_hash(&self.details).into());
+            map.insert("redacted".into(), true.into());
+        }
+        v
     }
 
     pub fn from_row(row: AuditRow) -> Self {
@@ -87,30 +161,47 @@ pub fn verify_chain(events: &[AuditEvent]) -> Result<(), i64> {
     Ok(())
 }
 
-/// One event of a downloaded part of the chain. `event` is None when its
-/// content was withheld (a redacted event), which keeps only its place.
+/// One event of a downloaded part of the chain, whole or redacted.
 #[derive(Debug, Clone)]
 pub struct ChainEntry {
     pub seq: i64,
     pub prev_hash: String,
     pub hash: String,
-    pub event: Option<AuditEvent>,
+    /// The hash recomputed from the event's content.
+    pub computed: String,
+}
+
+impl ChainEntry {
+    /// Reads a published event (see [`hash_of_published`]).
+    pub fn of_published(v: &serde_json::Value) -> Result<Self, String> {
+        let text = |k: &str| {
+            v.get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| format!("the event has no {k}"))
+        };
+        Ok(Self {
+            seq: v
+                .get("seq")
+                .and_then(serde_json::Value::as_i64)
+                .ok_or("an event has no seq")?,
+            prev_hash: text("prev_hash")?,
+            hash: text("hash")?,
+            computed: hash_of_published(v)?,
+        })
+    }
 }
 
 /// Checks a subsequence of the chain in `seq` order, such as one
-/// election's events: every event with content recomputes its hash, `seq`
-/// increases, `seq` 1 starts from the genesis hash, and events with
-/// consecutive `seq` link. Returns the first broken sequence number.
+/// election's events: every event recomputes its hash (a redacted one
+/// through its `details_hash`), `seq` increases, `seq` 1 starts from the
+/// genesis hash, and events with consecutive `seq` link. Returns the first
+/// broken sequence number.
 pub fn verify_subsequence(entries: &[ChainEntry]) -> Result<(), i64> {
     let mut prev: Option<&ChainEntry> = None;
     for e in entries {
-        if let Some(ev) = &e.event {
-            if ev.seq != e.seq || ev.prev_hash != e.prev_hash || ev.hash != e.hash {
-                return Err(e.seq);
-            }
-            if ev.compute_hash() != ev.hash {
-                return Err(e.seq);
-            }
+        if e.computed != e.hash {
+            return Err(e.seq);
         }
         if e.seq == 1 && e.prev_hash != GENESIS_HASH {
             return Err(e.seq);
@@ -151,12 +242,12 @@ mod tests {
     }
 
     fn entry(e: &AuditEvent, redacted: bool) -> ChainEntry {
-        ChainEntry {
-            seq: e.seq,
-            prev_hash: e.prev_hash.clone(),
-            hash: e.hash.clone(),
-            event: (!redacted).then(|| e.clone()),
-        }
+        let v = if redacted {
+            e.redacted()
+        } else {
+            serde_json::to_value(e).unwrap()
+        };
+        ChainEntry::of_published(&v).unwrap()
     }
 
     #[test]
@@ -169,18 +260,22 @@ mod tests {
             .map(|&i| entry(&events[i], i == 1))
             .collect();
         assert_eq!(verify_subsequence(&picked), Ok(()));
+        let mut edited_event = events[2].clone();
+        edited_event.details = serde_json::json!({"n": 99});
         let mut edited = picked.clone();
-        if let Some(e) = edited[2].event.as_mut() {
-            e.details = serde_json::json!({"n": 99});
-        }
+        edited[2] = entry(&edited_event, false);
         assert_eq!(verify_subsequence(&edited), Err(3));
+        // A redacted stub whose details_hash was changed no longer checks.
+        let mut stub = events[1].redacted();
+        stub["details_hash"] = serde_json::json!(details_hash(&serde_json::json!({"n": 7})));
+        let mut restubbed = picked.clone();
+        restubbed[1] = ChainEntry::of_published(&stub).unwrap();
+        assert_eq!(verify_subsequence(&restubbed), Err(2));
+        let mut relinked_event = events[5].clone();
+        relinked_event.prev_hash = GENESIS_HASH.into();
+        relinked_event.hash = relinked_event.compute_hash();
         let mut relinked = picked.clone();
-        relinked[4].prev_hash = GENESIS_HASH.into();
-        if let Some(e) = relinked[4].event.as_mut() {
-            e.prev_hash = GENESIS_HASH.into();
-            e.hash = e.compute_hash();
-            relinked[4].hash = e.hash.clone();
-        }
+        relinked[4] = entry(&relinked_event, false);
         assert_eq!(verify_subsequence(&relinked), Err(6), "a broken link");
         let mut reordered = picked.clone();
         reordered.swap(3, 4);

@@ -24,3 +24,18 @@ pub fn page(
     }
     q.order(a::seq.asc()).limit(limit).load(conn)
 }
+
+/// The latest event of one action for one election.
+pub fn find_last(
+    conn: &mut DbConnection,
+    election: ElectionId,
+    action: &str,
+) -> QueryResult<Option<AuditRow>> {
+    a::audit_events
+        .filter(a::election_id.eq(election))
+        .filter(a::action.eq(action.to_string()))
+        .order(a::seq.desc())
+        .select(AuditRow::as_select())
+        .first(conn)
+        .optional()
+}

@@ -17,7 +17,18 @@ use crate::users::UserId;
 /// `BEGIN IMMEDIATE` already serialises writers.
 const AUDIT_LOCK: i64 = 0x6261_6c6c_6f74;
 
-/// Appends one event. Must run inside a write transaction.
+/// Holds the chain's append lock until the transaction ends (PostgreSQL;
+/// SQLite's write transaction already excludes other writers).
+pub fn lock_chain(conn: &mut DbConnection) -> QueryResult<()> {
+    if is_pg(conn) {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({AUDIT_LOCK})")).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Appends one event. Must run inside a write transaction. An election
+/// state change also fixes a checkpoint at this event, signed shortly after
+/// (see [`super::checkpoint`]).
 pub fn record(
     conn: &mut DbConnection,
     actor: Option<UserId>,
@@ -25,9 +36,7 @@ pub fn record(
     election: Option<ElectionId>,
     details: serde_json::Value,
 ) -> Result<AuditEvent, AppError> {
-    if is_pg(conn) {
-        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({AUDIT_LOCK})")).execute(conn)?;
-    }
+    lock_chain(conn)?;
     let last: Option<(i64, String)> = a::audit_events
         .order(a::seq.desc())
         .select((a::seq, a::hash))
@@ -63,6 +72,9 @@ pub fn record(
             hash: event.hash.clone(),
         })
         .execute(conn)?;
+    if super::checkpoint::CHECKPOINTED_ACTIONS.contains(&action) {
+        super::checkpoint::insert_pending(conn, seq, &event.hash, at)?;
+    }
     Ok(event)
 }
 

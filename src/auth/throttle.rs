@@ -17,7 +17,9 @@ const FIRST_LOCK_SECS: i64 = 30;
 const MAX_LOCK_SECS: i64 = 900;
 
 pub fn account_key(normalized_email: &str) -> String {
-    format!("acct:{normalized_email}")
+    // PostgreSQL text cannot hold NUL; such an email belongs to no account,
+    // and sharing a counter with its escaped spelling harms no one.
+    format!("acct:{}", normalized_email.replace('\0', "\\0"))
 }
 
 fn retry_after(until: Time, now: Time) -> AppError {

@@ -4,8 +4,6 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rand::rngs::OsRng;
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::config::AuthSettings;
@@ -97,7 +95,7 @@ pub fn verify_access_token(keys: &Keys, settings: &AuthSettings, token: &str) ->
 /// 256 random bits, URL-safe base64 (43 characters).
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
+    crate::crypto::fill_random(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 

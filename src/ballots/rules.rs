@@ -3,8 +3,6 @@
 
 use std::collections::HashSet;
 
-use rand::rngs::OsRng;
-use rand::RngCore;
 use serde_json::json;
 
 use super::model::Answer;
@@ -141,7 +139,7 @@ pub fn ballot_hash(election_id: ElectionId, answers: &[Answer], salt: &str) -> S
 /// 32 hex characters: 128 bits from the operating system's generator.
 pub fn salt() -> String {
     let mut bytes = [0u8; 16];
-    OsRng.fill_bytes(&mut bytes);
+    crate::crypto::fill_random(&mut bytes);
     hex::encode(bytes)
 }
 
@@ -184,7 +182,7 @@ const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// 16 characters, 80 random bits.
 pub fn tracking_code() -> String {
     let mut bytes = [0u8; 10];
-    OsRng.fill_bytes(&mut bytes);
+    crate::crypto::fill_random(&mut bytes);
     let mut bits: u128 = 0;
     for b in bytes {
         bits = (bits << 8) | u128::from(b);

@@ -8,8 +8,6 @@
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use hmac::{Hmac, Mac};
-use rand::rngs::OsRng;
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -45,7 +43,7 @@ impl SealKey {
         voter: UserId,
         idempotency_key: &str,
     ) -> Option<Self> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).ok()?;
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret).ok()?;
         mac.update(b"ballotbox-idempotency\0");
         mac.update(election.0.as_bytes());
         mac.update(voter.0.as_bytes());
@@ -57,13 +55,11 @@ impl SealKey {
     }
 
     pub fn seal(&self, remembered: &Remembered) -> Option<Vec<u8>> {
-        let cipher = ChaCha20Poly1305::new(Key::from_slice(&self.key));
+        let cipher = ChaCha20Poly1305::new(&Key::from(self.key));
         let mut nonce = [0u8; 12];
-        OsRng.fill_bytes(&mut nonce);
+        crate::crypto::fill_random(&mut nonce);
         let plain = serde_json::to_vec(remembered).ok()?;
-        let sealed = cipher
-            .encrypt(Nonce::from_slice(&nonce), plain.as_slice())
-            .ok()?;
+        let sealed = cipher.encrypt(&Nonce::from(nonce), plain.as_slice()).ok()?;
         Some([nonce.as_slice(), &sealed].concat())
     }
 
@@ -72,8 +68,9 @@ impl SealKey {
             return None;
         }
         let (nonce, body) = sealed.split_at(12);
-        let cipher = ChaCha20Poly1305::new(Key::from_slice(&self.key));
-        let plain = cipher.decrypt(Nonce::from_slice(nonce), body).ok()?;
+        let nonce = Nonce::try_from(nonce).ok()?;
+        let cipher = ChaCha20Poly1305::new(&Key::from(self.key));
+        let plain = cipher.decrypt(&nonce, body).ok()?;
         serde_json::from_slice(&plain).ok()
     }
 }

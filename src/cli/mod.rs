@@ -47,6 +47,16 @@ pub enum Command {
         #[arg(long)]
         display_name: Option<String>,
     },
+    /// PostgreSQL: grant a service role what the service needs and nothing
+    /// more (no DDL, no UPDATE/DELETE/TRUNCATE on the audit log). Run as the
+    /// owner of the schema after every `migrate`; idempotent. Then serve
+    /// with DATABASE_URL naming that role and
+    /// BALLOTBOX__DATABASE__MIGRATE_ON_START=false.
+    GrantServiceRole {
+        /// The service's login role (created beforehand by a superuser).
+        #[arg(long)]
+        role: String,
+    },
     /// Copy the SQLite database to a new file (0600) while the service may
     /// keep running: a consistent, compact snapshot (VACUUM INTO). To
     /// restore, stop the service and put the file in place of the database
@@ -58,9 +68,10 @@ pub enum Command {
     /// Count a BLT ballot file offline with the server's own tally code and
     /// print the results JSON (rounds included).
     Count(count::Count),
-    /// Check a JSON export offline: ballot hashes, Merkle root, a recount of
-    /// every question, the results signature and the audit chain. Exit 0
-    /// only when every check holds.
+    /// Check a JSON export offline: ballot hashes and rules, Merkle root, a
+    /// recount of every question, the election digest, the results
+    /// signature, the audit chain and its checkpoints. Exit 0 only when
+    /// every check holds (see `verify --help` for the other codes).
     Verify(verify::Verify),
 }
 
@@ -84,6 +95,7 @@ pub fn run() -> ExitCode {
             serve(s)
         }),
         Command::Migrate => settings().and_then(|s| migrate(&s)),
+        Command::GrantServiceRole { role } => settings().and_then(|s| grant(&s, &role)),
         Command::Backup { file } => settings().and_then(|s| backup(&s, &file)),
         Command::CreateAdmin {
             email,
@@ -154,6 +166,16 @@ fn migrate(settings: &Settings) -> Result<(), String> {
     Ok(())
 }
 
+fn grant(settings: &Settings, role: &str) -> Result<(), String> {
+    let pool = startup::open_pool(settings).map_err(|e| e.to_string())?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    crate::db::roles::grant_service_role(&mut conn, role)?;
+    println!("granted the service's rights to {role}");
+    Ok(())
+}
+
 fn serve(settings: Settings) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings)
@@ -182,16 +204,18 @@ fn create_admin(
     let hasher = Hasher::new(&settings.auth)?;
     let hash = hasher.hash(&password).map_err(describe)?;
     let pool = startup::open_pool(settings).map_err(|e| e.to_string())?;
-    startup::migrate(&pool).map_err(|e| e.to_string())?;
+    if settings.database.migrate_on_start {
+        startup::migrate(&pool).map_err(|e| e.to_string())?;
+    }
     let mut conn = pool
         .get()
         .map_err(|e| format!("cannot connect to the database: {e}"))?;
-    let user = users::create_user(
+    let user = users::create_user_from_cli(
         &mut conn,
         email,
         display_name.unwrap_or(email.trim()),
         &[Role::Admin],
-        Some(&hash),
+        &hash,
     )
     .map_err(describe)?;
     println!("created admin {} ({})", user.email, user.id);

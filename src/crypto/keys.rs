@@ -10,8 +10,6 @@ use std::path::{Path, PathBuf};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use ed25519_dalek::{Signer as _, SigningKey, Verifier as _, VerifyingKey};
-use rand::rngs::OsRng;
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::config::{Environment, Settings};
@@ -150,7 +148,7 @@ impl Keys {
 
 fn random_bytes() -> [u8; 32] {
     let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
+    crate::crypto::fill_random(&mut bytes);
     bytes
 }
 

@@ -97,6 +97,57 @@ impl MerkleTree {
     }
 }
 
+/// The root of leaves given one at a time, in O(log n) memory: complete
+/// subtrees are merged as soon as two of one size exist, and the rest are
+/// folded right to left at the end, which is RFC 6962's split at the
+/// largest power of two. Used to check a tally's ballots against the root
+/// fixed at close without holding a million leaves.
+#[derive(Debug, Default, Clone)]
+pub struct RootBuilder {
+    /// Complete subtrees (leaf count, hash), largest first.
+    stack: Vec<(u64, Hash)>,
+    len: u64,
+}
+
+impl RootBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, leaf: Hash) {
+        let mut node = (1u64, leaf);
+        while let Some(&(size, left)) = self.stack.last() {
+            if size != node.0 {
+                break;
+            }
+            self.stack.pop();
+            node = (size * 2, hash_children(&left, &node.1));
+        }
+        self.stack.push(node);
+        self.len += 1;
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The same root as [`MerkleTree::root`] over the same leaves.
+    pub fn root(&self) -> Hash {
+        let mut nodes = self.stack.iter().rev();
+        let Some(&(_, mut acc)) = nodes.next() else {
+            return Sha256::digest([]).into();
+        };
+        for (_, left) in nodes {
+            acc = hash_children(left, &acc);
+        }
+        acc
+    }
+}
+
 /// Verifies an audit path (RFC 9162 §2.1.3.2).
 pub fn verify_inclusion(leaf: &Hash, index: u64, size: u64, path: &[Hash], root: &Hash) -> bool {
     if index >= size {
@@ -179,6 +230,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_streaming_root_is_the_tree_root_at_every_size() {
+        let mut b = RootBuilder::new();
+        assert_eq!(b.root(), MerkleTree::from_leaves(Vec::new()).root());
+        let mut leaves = Vec::new();
+        for i in 0..130usize {
+            let leaf = hash_leaf_data(&i.to_be_bytes());
+            leaves.push(leaf);
+            b.push(leaf);
+            assert_eq!(b.root(), mth(&leaves), "size {}", i + 1);
+        }
+        assert_eq!(b.len(), 130);
     }
 
     #[test]

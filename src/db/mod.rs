@@ -3,6 +3,7 @@
 //! to run queries on the blocking pool.
 
 pub mod backup;
+pub mod roles;
 pub mod schema;
 pub mod types;
 

@@ -99,6 +99,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::UtcTime;
+
+    audit_checkpoints (seq) {
+        seq -> BigInt,
+        hash -> Text,
+        at -> UtcTime,
+        kid -> Nullable<Text>,
+        signature -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, sessions, refresh_tokens, invitations);
 diesel::allow_tables_to_appear_in_same_query!(sessions, user_roles);

@@ -8,6 +8,7 @@ use super::dto::{CreateElectionRequest, QuestionInput};
 use super::model::{Eligibility, Method, OptionId, QuestionId};
 use crate::db::types::Time;
 use crate::error::{AppError, FieldError};
+use crate::text::{has_nul, NUL_MESSAGE};
 
 pub const MAX_QUESTIONS: usize = 100;
 pub const MIN_OPTIONS: usize = 2;
@@ -37,9 +38,13 @@ pub fn validate(req: &CreateElectionRequest, now: Time) -> Result<ElectionSpec, 
     let title = req.title.trim().to_string();
     if title.is_empty() || title.chars().count() > 200 {
         err("title".into(), "must be 1 to 200 characters");
+    } else if has_nul(&title) {
+        err("title".into(), NUL_MESSAGE);
     }
     if req.description.chars().count() > 10_000 {
         err("description".into(), "must be at most 10,000 characters");
+    } else if has_nul(&req.description) {
+        err("description".into(), NUL_MESSAGE);
     }
     if let (Some(o), Some(c)) = (req.opens_at, req.closes_at) {
         if c <= o {
@@ -85,6 +90,8 @@ fn question(i: usize, q: &QuestionInput) -> (QuestionDef, Vec<FieldError>) {
             path("prompt"),
             "must be 1 to 1000 characters",
         ));
+    } else if has_nul(&prompt) {
+        errors.push(FieldError::new(path("prompt"), NUL_MESSAGE));
     }
     let n = q.options.len();
     if n < MIN_OPTIONS {
@@ -109,6 +116,8 @@ fn question(i: usize, q: &QuestionInput) -> (QuestionDef, Vec<FieldError>) {
         let field = path(&format!("options[{j}].label"));
         if label.is_empty() || label.chars().count() > 500 {
             errors.push(FieldError::new(field, "must be 1 to 500 characters"));
+        } else if has_nul(label) {
+            errors.push(FieldError::new(field, NUL_MESSAGE));
         } else if let Some(first) = seen.insert(label.to_lowercase(), j) {
             errors.push(FieldError::new(
                 field,

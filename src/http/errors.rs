@@ -89,6 +89,7 @@ impl ApiError {
             ),
             AppError::NotFound => ("not-found", "No such resource.".into()),
             AppError::Conflict(d) => ("conflict", d.clone()),
+            AppError::Integrity(d) => ("integrity", d.clone()),
             AppError::Validation(_) => (
                 "validation",
                 "The request is well-formed but some fields are invalid.".into(),
@@ -148,7 +149,7 @@ impl ResponseError for ApiError {
             }
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::Integrity(_) => StatusCode::CONFLICT,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -82,7 +82,8 @@ pub async fn security_headers(
                  script-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
             ),
         );
-    } else {
+    } else if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        // The web app's responses carry their own policy (see `web`).
         h.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),

@@ -6,7 +6,9 @@
 //! waits); a client that goes away stops it.
 //!
 //! No export holds a voter id or an email: ballots carry none, and the
-//! audit events that name voters (`roll.*`) are exported redacted.
+//! audit events that name voters (`roll.*`) are exported redacted (their
+//! `details_hash` keeps the chain checkable). The JSON export ends with the
+//! signed checkpoint at its last audit event, fixed when it was requested.
 
 use bytes::Bytes;
 use futures_util::Stream;
@@ -14,7 +16,8 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::dto::ExportFormat;
-use crate::audit::model::AuditEvent;
+use crate::audit::checkpoint::Checkpoint;
+use crate::audit::model::{is_redactable, AuditEvent};
 use crate::ballots::model::StoredBallot;
 use crate::ballots::repo::ballot_page;
 use crate::ballots::rules;
@@ -32,12 +35,7 @@ pub const CHUNK: usize = 64 * 1024;
 const IN_FLIGHT: usize = 4;
 
 /// The format tag of a JSON export.
-pub const JSON_FORMAT: &str = "ballotbox-export/1";
-
-/// Audit actions whose details name voters: exported without details.
-fn is_redacted(action: &str) -> bool {
-    action.starts_with("roll.")
-}
+pub const JSON_FORMAT: &str = "ballotbox-export/2";
 
 /// Everything an export needs besides the ballots, read before streaming.
 pub struct Job {
@@ -48,6 +46,9 @@ pub struct Job {
     pub question: Option<usize>,
     pub results: Option<serde_json::Value>,
     pub public_key: serde_json::Value,
+    /// The signed chain head at the export's own `export.downloaded` event:
+    /// the audit events exported are those up to it.
+    pub checkpoint: Checkpoint,
 }
 
 /// A started export: its media type, file name and body.
@@ -184,7 +185,8 @@ fn answers_of(
 }
 
 /// `{"format", "election", "merkle_root", "public_key", "ballots": [...],
-/// "ballot_count", "results", "signature", "audit_events": [...]}`.
+/// "ballot_count", "results", "signature", "audit_events": [...],
+/// "checkpoint"}` (docs/export-format.md).
 fn json_export(pool: &DbPool, job: &Job, out: &mut Sink) -> Result<(), AppError> {
     let id = job.election.id;
     out.write(b"{\"format\":")?;
@@ -218,23 +220,22 @@ fn json_export(pool: &DbPool, job: &Job, out: &mut Sink) -> Result<(), AppError>
     out.write(b",\"audit_events\":[\n")?;
     let mut after = None;
     let mut first = true;
-    loop {
+    let last = job.checkpoint.seq;
+    'pages: loop {
         let rows = db::with_conn(pool, |c| {
             Ok(crate::audit::repo::page(c, Some(id), after, PAGE)?)
         })?;
         for row in &rows {
+            if row.seq > last {
+                break 'pages;
+            }
             if !first {
                 out.write(b",\n")?;
             }
             first = false;
             let event = AuditEvent::from_row(row.clone());
-            if is_redacted(&event.action) {
-                let mut v = serde_json::to_value(&event).map_err(AppError::internal)?;
-                if let Some(map) = v.as_object_mut() {
-                    map.remove("details");
-                    map.insert("redacted".into(), json!(true));
-                }
-                out.write_json(&v)?;
+            if is_redactable(&event.action) {
+                out.write_json(&event.redacted())?;
             } else {
                 out.write_json(&event)?;
             }
@@ -244,7 +245,9 @@ fn json_export(pool: &DbPool, job: &Job, out: &mut Sink) -> Result<(), AppError>
         }
         after = rows.last().map(|r| r.seq);
     }
-    out.write(b"\n]}\n")
+    out.write(b"\n],\"checkpoint\":")?;
+    out.write_json(&job.checkpoint)?;
+    out.write(b"}\n")
 }
 
 /// Quotes a CSV field when it needs it (RFC 4180).

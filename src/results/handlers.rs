@@ -69,14 +69,18 @@ pub async fn get_results(
 /// The tally bundle, streamed, from `closed` on (409 before); recorded as an
 /// `export.downloaded` audit event.
 ///
-/// - `json` (default): `{"format":"ballotbox-export/1","election",
+/// - `json` (default): `{"format":"ballotbox-export/2","election",
 ///   "merkle_root","public_key":{"kid","alg","public_key"},"ballots":[{
 ///   "tracking_code","ballot_hash","salt","answers":[{"question_id",
 ///   "selections"}]}
-///   ...],"ballot_count","results"|null,"signature"|null,"audit_events":[...]}`,
-///   ballots in tracking-code order; the election's audit events in `seq`
-///   order, those naming voters (`roll.*`) without `details` and with
-///   `"redacted":true`. Check it with `ballotbox verify`.
+///   ...],"ballot_count","results"|null,"signature"|null,"audit_events":[...],
+///   "checkpoint":{"seq","hash","at","kid","signature"}}`, ballots in
+///   tracking-code order; the election's audit events in `seq` order up to
+///   the export's own `export.downloaded` event, where `checkpoint` signs
+///   the chain head; events of redactable actions (see `AuditEvent`)
+///   without `details`, with `details_hash` and `"redacted":true`. The
+///   results carry `election_digest`. Check it with `ballotbox verify` or
+///   tools/verify/verify.py; docs/export-format.md describes every field.
 /// - `csv`: `tracking_code,ballot_hash`, then one column per question
 ///   headed `prompt (question id)`: option ids joined by `>` for rankings
 ///   (borda, irv, stv, schulze), by `;` for sets (plurality, approval); an

@@ -6,6 +6,7 @@ pub mod count;
 pub mod dto;
 pub mod export;
 pub mod handlers;
+pub mod integrity;
 pub mod model;
 pub mod repo;
 pub mod service;

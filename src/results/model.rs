@@ -64,6 +64,11 @@ pub struct ResultsDocument {
     /// The RFC 6962 root over the ballots (hex), fixed at close; also the
     /// tie-break seed.
     pub merkle_root: String,
+    /// SHA-256 (hex) of the RFC 8785 form of the election definition (id,
+    /// title, description, questions with their ids, prompts, methods,
+    /// seats, selection limits and options): the results are signed over
+    /// what was asked, so a relabelled option is caught.
+    pub election_digest: String,
     /// When the tally ran (RFC 3339, UTC).
     pub computed_at: String,
     /// In question position order.

@@ -4,6 +4,7 @@
 use diesel::prelude::*;
 
 use super::model::ResultsRow;
+use crate::ballots::model::StoredBallot;
 use crate::db::schema::{ballots, results};
 use crate::db::DbConnection;
 use crate::elections::ElectionId;
@@ -46,6 +47,41 @@ where
         DbConnection::Sqlite(c) => {
             for content in query.load_iter::<String, diesel::connection::DefaultLoadingMode>(c)? {
                 f(&content?)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Calls `f` on every ballot of an election in tracking-code order, streamed
+/// row by row like [`for_each_content`]: the integrity check needs the order
+/// of the Merkle tree's leaves.
+pub fn for_each_ballot<E>(
+    conn: &mut DbConnection,
+    election: ElectionId,
+    mut f: impl FnMut(StoredBallot) -> Result<(), E>,
+) -> Result<(), E>
+where
+    E: From<diesel::result::Error>,
+{
+    let query = ballots::table
+        .filter(ballots::election_id.eq(election))
+        .order(ballots::tracking_code.asc())
+        .select((
+            ballots::tracking_code,
+            ballots::ballot_hash,
+            ballots::content,
+            ballots::salt,
+        ));
+    match conn {
+        DbConnection::Pg(c) => {
+            for row in query.load_iter::<StoredBallot, diesel::pg::PgRowByRowLoadingMode>(c)? {
+                f(row?)?;
+            }
+        }
+        DbConnection::Sqlite(c) => {
+            for row in query.load_iter::<StoredBallot, diesel::connection::DefaultLoadingMode>(c)? {
+                f(row?)?;
             }
         }
     }

@@ -5,6 +5,7 @@ use serde_json::json;
 use super::count::Counter;
 use super::dto::{ExportFormat, ExportParams};
 use super::export::{self, Export};
+use super::integrity;
 use super::model::{ResultsDocument, ResultsRow, ResultsSignature};
 use super::repo;
 use crate::audit;
@@ -19,10 +20,13 @@ use crate::elections::visibility::{can_see, load_visible, Viewer};
 use crate::elections::{repo as elections_repo, ElectionId, ElectionState, Method};
 use crate::error::AppError;
 
-/// `closed → tallied`: counts every question and stores one signed results
-/// document. The ballots are read page by page before the write transaction
-/// (a closed election's ballots cannot change); the transition, the results
-/// row and the `election.tallied` event then commit together. A concurrent
+/// `closed → tallied`: checks the stored ballots against their hashes and
+/// the Merkle root fixed at close (refusing with `integrity.failed` on any
+/// mismatch), counts every question and stores one signed results
+/// document. The ballots are streamed once, in tracking-code order, before
+/// the write transaction (a closed election's ballots cannot change); the
+/// transition, the results row and the `election.tallied` event then
+/// commit together. A concurrent
 /// second tally loses the conditional transition and gets 409.
 pub async fn tally(
     pool: &DbPool,
@@ -45,9 +49,20 @@ pub async fn tally(
         let seed = hex::decode(&root).map_err(AppError::internal)?;
         let def = definition::load(c, id)?;
         let mut counter = Counter::new(&def);
-        repo::for_each_content(c, id, |content| {
-            counter.add_content(content).map_err(AppError::internal)
-        })?;
+        if let Err(failure) = integrity::check_and_count(c, id, &def, &root, &mut counter)? {
+            log::error!("election {id}: {}", failure.describe());
+            write_tx(c, |c| {
+                audit::record(
+                    c,
+                    Some(actor),
+                    "integrity.failed",
+                    Some(id),
+                    failure.details(),
+                )
+            })?;
+            return Err(AppError::Integrity(failure.describe()));
+        }
+        let election_digest = integrity::election_digest(&load_visible(c, Viewer::Staff, id)?);
         let ballot_count = counter.ballots();
         let questions = counter.finish(&seed).map_err(AppError::internal)?;
         let computed_at = Time::now();
@@ -55,6 +70,7 @@ pub async fn tally(
             election_id: id,
             ballot_count,
             merkle_root: root.clone(),
+            election_digest,
             computed_at: computed_at.to_rfc3339(),
             questions,
             signature: None,
@@ -197,6 +213,7 @@ pub async fn export(
         _ => {}
     }
     let staff = staff.clone();
+    let signer = signer.clone();
     let public_key = json!({
         "kid": signer.kid,
         "alg": "EdDSA",
@@ -242,7 +259,13 @@ pub async fn export(
         if let Some(qid) = params.question {
             details["question_id"] = json!(qid);
         }
-        record_read(c, &reader, "export.downloaded", id, details)?;
+        // The export's checkpoint is fixed at its own event, in the same
+        // transaction, so it covers exactly the events exported.
+        let checkpoint = write_tx(c, |c| {
+            audit::record(c, Some(reader.id), "export.downloaded", Some(id), details)?;
+            audit::checkpoint::checkpoint_head(c, &signer)?
+                .ok_or_else(|| AppError::internal("no checkpoint after an append"))
+        })?;
         Ok(export::Job {
             format,
             election,
@@ -250,6 +273,7 @@ pub async fn export(
             question,
             results,
             public_key,
+            checkpoint,
         })
     })
     .await?;

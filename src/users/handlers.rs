@@ -84,7 +84,10 @@ pub async fn import_users(
 
 /// Lists users, filtered by role and a search string, with cursor paging.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserFilter),
-    security(("bearer" = [])), responses((status = 200, body = Page<User>)))]
+    security(("bearer" = [])), responses(
+    (status = 200, body = Page<User>),
+    (status = 422, description = "`q` holds a NUL (U+0000) character", body = Problem, content_type = "application/problem+json"),
+))]
 pub async fn list_users(
     admin: Admin,
     state: web::Data<AppState>,

@@ -24,6 +24,11 @@ pub fn insert_role(conn: &mut DbConnection, user_id: UserId, role: Role) -> Quer
 }
 
 pub fn find_by_email(conn: &mut DbConnection, normalized: &str) -> QueryResult<Option<UserRow>> {
+    // No stored email holds NUL (refused on input), and PostgreSQL would
+    // fail the statement: a login with one is an unknown account, not a 500.
+    if crate::text::has_nul(normalized) {
+        return Ok(None);
+    }
     users::table
         .filter(users::email_normalized.eq(normalized))
         .select(UserRow::as_select())

@@ -22,6 +22,7 @@ use crate::db::types::Time;
 use crate::db::{self, write_tx, DbConnection, DbPool};
 use crate::error::{AppError, FieldError, Input};
 use crate::paging::{Page, PageParams};
+use crate::text::{has_nul, NUL_MESSAGE};
 
 /// Rows one import may carry.
 pub const MAX_IMPORT: usize = 10_000;
@@ -29,7 +30,7 @@ pub const MAX_IMPORT: usize = 10_000;
 /// Checks an email address the way every entry point does.
 pub fn check_email(email: &str) -> Result<(), AppError> {
     let email = email.trim();
-    if email.len() > 254 || !email.validate_email() {
+    if email.len() > 254 || has_nul(email) || !email.validate_email() {
         return Err(AppError::invalid("email", "must be a valid email address"));
     }
     Ok(())
@@ -46,6 +47,30 @@ pub fn create_user(
     check_email(email)?;
     write_tx(conn, |conn| {
         insert_new_user(conn, email, display_name, roles, password_hash)
+    })
+}
+
+/// Creates a user from the command line (`ballotbox create-admin`), with
+/// its `user.created` event (no actor: nobody was logged in) in the same
+/// transaction, so no account appears outside the audit log.
+pub fn create_user_from_cli(
+    conn: &mut DbConnection,
+    email: &str,
+    display_name: &str,
+    roles: &[Role],
+    password_hash: &str,
+) -> Result<User, AppError> {
+    check_email(email)?;
+    write_tx(conn, |conn| {
+        let user = insert_new_user(conn, email, display_name, roles, Some(password_hash))?;
+        audit::record(
+            conn,
+            None,
+            "user.created",
+            None,
+            json!({"user_id": user.id, "roles": user.roles, "invited": false, "via": "cli"}),
+        )?;
+        Ok(user)
     })
 }
 
@@ -172,6 +197,9 @@ pub async fn create(
     if req.display_name.trim().is_empty() {
         return Err(blank_name());
     }
+    if has_nul(&req.display_name) {
+        return Err(AppError::invalid("display_name", NUL_MESSAGE));
+    }
     let hash = match req.password.clone() {
         Some(p) => Some(passwords.hash(p).await?),
         None => None,
@@ -249,6 +277,12 @@ pub async fn import(
                         .push(error("display_name: must be 1 to 200 characters"));
                     continue;
                 }
+                if has_nul(&row.display_name) {
+                    report.errors.push(error(
+                        "display_name: must not contain NUL (U+0000) characters",
+                    ));
+                    continue;
+                }
                 let roles = row.roles.clone().unwrap_or_else(|| vec![Role::Voter]);
                 if roles.is_empty() {
                     report
@@ -305,6 +339,9 @@ pub async fn list(
     let (role, q, admin) = (filter.role, filter.q, admin.clone());
     db::run(pool, move |c| {
         admin.check(c)?;
+        if q.as_deref().is_some_and(has_nul) {
+            return Err(AppError::invalid("q", NUL_MESSAGE));
+        }
         let rows = repo::list_users(c, role, q.as_deref(), after, limit + 1)?;
         let users = with_roles(c, rows)?;
         Ok(Page::from_rows(users, limit, |u: &User| u.id.to_string()))
@@ -322,6 +359,8 @@ fn check_update(actor: UserId, id: UserId, req: &UpdateUserRequest) -> Result<()
                 "display_name",
                 "must be 1 to 200 characters",
             ));
+        } else if has_nul(name) {
+            errors.push(FieldError::new("display_name", NUL_MESSAGE));
         }
     }
     if req.roles.as_ref().is_some_and(|r| r.is_empty()) {

@@ -58,6 +58,19 @@ fn migrate_twice_then_create_admin(backend: Backend) {
     };
     let out = create("Admin@Example.org", "a long enough password");
     assert!(out.status.success(), "{}", text(&out));
+    // The new account is in the audit log, like every user creation.
+    let pool = crate::helpers::pool_for(&db.url);
+    let mut conn = pool.get().unwrap();
+    let rows = ballotbox::audit::repo::page(&mut conn, None, None, 100).unwrap();
+    let created: Vec<_> = rows.iter().filter(|r| r.action == "user.created").collect();
+    assert_eq!(created.len(), 1, "one user.created event");
+    assert!(
+        created[0].details.contains("\"via\":\"cli\""),
+        "{}",
+        created[0].details
+    );
+    assert!(created[0].actor_id.is_none());
+    drop(conn);
     // A second process sees the first one's admin: it was persisted.
     let out = create("admin@example.org", "another long password");
     assert!(!out.status.success());

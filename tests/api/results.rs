@@ -684,7 +684,7 @@ async fn export_parameters_are_checked(app: TestApp) {
     let resp = app.get(&ran.path("/export"), Some(auditor)).await;
     assert_eq!(resp.status(), 200);
     let doc: Value = resp.json().await.unwrap();
-    assert_eq!(doc["format"], "ballotbox-export/1");
+    assert_eq!(doc["format"], "ballotbox-export/2");
     // Voters may not export.
     assert_problem(
         app.get(&ran.path("/export"), Some(&ran.voters[0])).await,

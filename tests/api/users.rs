@@ -279,7 +279,7 @@ fn allowed(method: &str, path: &str) -> Option<&'static [&'static str]> {
         // Voters read published results (404 before), so they pass the guard.
         ("get", "/api/v1/elections/{id}/results") => ANY_USER,
         ("get", "/api/v1/elections/{id}/export" | "/api/v1/elections/{id}/audit-log") => STAFF,
-        ("get", "/api/v1/audit-log") => STAFF,
+        ("get", "/api/v1/audit-log" | "/api/v1/audit-log/checkpoints") => STAFF,
         ("post", "/api/v1/elections/{id}/tally") => ADMIN,
         (_, p) if p.starts_with("/api/v1/elections") => ADMIN,
         _ => return None,

@@ -15,6 +15,7 @@ pub mod mail;
 pub mod metrics;
 pub mod openapi;
 pub mod paging;
+pub mod private;
 pub mod results;
 pub mod startup;
 pub mod state;

@@ -33,7 +33,7 @@ impl From<String> for StartupError {
 pub fn open_pool(settings: &Settings) -> Result<DbPool, StartupError> {
     let url = DbUrl::parse(&settings.database.url).map_err(|e| format!("DATABASE_URL: {e}"))?;
     if matches!(url, DbUrl::Sqlite(_)) {
-        std::fs::create_dir_all(&settings.data.dir).map_err(|e| {
+        crate::private::create_dir(&settings.data.dir).map_err(|e| {
             format!(
                 "cannot create the data folder {}: {e}",
                 settings.data.dir.display()

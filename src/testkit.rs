@@ -147,6 +147,7 @@ fn ballot_row(election_id: ElectionId, content: String) -> BallotRow {
         tracking_code: rules::tracking_code(),
         ballot_hash: sha256_hex(content.as_bytes()),
         content,
+        salt: rules::salt(),
     }
 }
 

@@ -379,7 +379,10 @@ fn validation_accepts_only_what_it_stores_faithfully() {
             distinct.dedup();
             prop_assert_eq!(distinct.len(), d.selections.len());
         }
-        prop_assert_eq!(valid.ballot_hash, rules::ballot_hash(&def, &decoded));
+        prop_assert_eq!(
+            valid.ballot_hash,
+            rules::ballot_hash(def.election_id, &decoded, &valid.salt)
+        );
         Ok(())
     });
     if let Err(e) = result {

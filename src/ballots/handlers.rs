@@ -50,7 +50,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         ("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters; a retry with the same key and body returns the same receipt")),
     security(("bearer" = [])), responses(
     (status = 201, body = CastResponse),
-    (status = 403, description = "Not a voter, or not eligible", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Not a voter, or not eligible (whatever the body: the body is read only once the caller may cast)", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No election the caller may see (a draft's id, for a voter), whatever the body", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Already voted, or the election is not open", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Invalid ballot, or the key reused with another body", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -96,10 +97,16 @@ pub async fn get_my_ballot(
     Ok(HttpResponse::Ok().json(service::my_ballot(&state.pool, &voter, id.into_inner()).await?))
 }
 
-/// The bulletin board: tracking codes and ballot hashes in tracking-code
-/// order; from `closed` on, with the Merkle root.
+/// The bulletin board: tracking codes and salted ballot hashes in
+/// tracking-code order, with the Merkle root; published whole from `closed`
+/// on, so that nobody watches ballots arrive and pairs them with the roll's
+/// `has_voted`.
 #[utoipa::path(get, path = "/api/v1/elections/{id}/board", tag = "ballots", params(("id" = Uuid, Path), PageParams),
-    security(("bearer" = [])), responses((status = 200, body = BoardPage)))]
+    security(("bearer" = [])), responses(
+    (status = 200, body = BoardPage),
+    (status = 404, description = "No election the caller may see", body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "The election is still in draft or open: the board is not published yet", body = Problem, content_type = "application/problem+json"),
+))]
 pub async fn get_board(
     user: SignedIn,
     state: web::Data<AppState>,
@@ -110,8 +117,9 @@ pub async fn get_board(
         .json(service::board(&state.pool, &user, id.into_inner(), page.into_inner()).await?))
 }
 
-/// Whether a tracking code is on the board; from `closed` on, with its
-/// RFC 6962 inclusion proof.
+/// Whether a tracking code is on the board, with its salted hash (works
+/// while the election is open); from `closed` on, with the ballot's salt
+/// and its RFC 6962 inclusion proof.
 #[utoipa::path(get, path = "/api/v1/elections/{id}/receipts/{tracking_code}", tag = "ballots",
     params(("id" = Uuid, Path), ("tracking_code" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = ReceiptCheck),

@@ -23,6 +23,9 @@ pub struct BallotRow {
     pub tracking_code: String,
     pub ballot_hash: String,
     pub content: String,
+    /// 32 hex characters inside `ballot_hash`; secret until the election
+    /// closes ('' for a ballot cast before v2, hashed without one).
+    pub salt: String,
 }
 
 /// The fact that a voter voted.
@@ -114,6 +117,10 @@ pub struct BoardPage {
 pub struct ReceiptCheck {
     pub included: bool,
     pub ballot_hash: String,
+    /// From `closed` on: the ballot's salt, so that its owner can recompute
+    /// `ballot_hash` from the answers in the export.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leaf_index: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -131,4 +138,5 @@ pub struct StoredBallot {
     pub tracking_code: String,
     pub ballot_hash: String,
     pub content: String,
+    pub salt: String,
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::model::Answer;
 use crate::crypto::{canonical_json, sha256_hex};
 use crate::elections::definition::{Definition, QuestionDef};
-use crate::elections::{Method, OptionId};
+use crate::elections::{ElectionId, Method, OptionId};
 use crate::error::{AppError, FieldError};
 
 /// A ballot that passed validation.
@@ -17,9 +17,12 @@ pub struct ValidBallot {
     /// Option positions per question (questions in position order), `;`
     /// between questions and `,` between selections: what is stored.
     pub content: String,
-    /// SHA-256 (hex) of the RFC 8785 form of `{"election_id", "answers"}`,
-    /// answers sorted by question id, selections in ballot order.
+    /// SHA-256 (hex) of the RFC 8785 form of `{"election_id", "answers",
+    /// "salt"}`, answers sorted by question id, selections in ballot order.
     pub ballot_hash: String,
+    /// 128 random bits drawn for this ballot, so that nobody can hash every
+    /// possible answer and match it while the election is open.
+    pub salt: String,
 }
 
 fn error(i: usize, q: &QuestionDef, message: &str) -> FieldError {
@@ -75,9 +78,11 @@ pub fn validate(def: &Definition, answers: &[Answer]) -> Result<ValidBallot, App
         })
         .collect::<Vec<_>>()
         .join(";");
+    let salt = salt();
     Ok(ValidBallot {
         content,
-        ballot_hash: ballot_hash(def, answers),
+        ballot_hash: ballot_hash(def.election_id, answers, &salt),
+        salt,
     })
 }
 
@@ -117,12 +122,25 @@ fn check_answer(q: &QuestionDef, selections: &[OptionId]) -> Result<Vec<u16>, St
     }
 }
 
-/// `ballot_hash` as API.md defines it.
-pub fn ballot_hash(def: &Definition, answers: &[Answer]) -> String {
+/// `ballot_hash` as API.md (v2) defines it; the server, the tally's
+/// integrity check and `ballotbox verify` all hash through this. An empty
+/// salt is a ballot cast before v2, hashed as v1 did (without one).
+pub fn ballot_hash(election_id: ElectionId, answers: &[Answer], salt: &str) -> String {
     let mut sorted: Vec<&Answer> = answers.iter().collect();
     sorted.sort_by_key(|a| a.question_id.to_string());
-    let doc = json!({"election_id": def.election_id, "answers": sorted});
+    let doc = if salt.is_empty() {
+        json!({"election_id": election_id, "answers": sorted})
+    } else {
+        json!({"election_id": election_id, "answers": sorted, "salt": salt})
+    };
     sha256_hex(&canonical_json(&doc))
+}
+
+/// 32 hex characters: 128 bits from the operating system's generator.
+pub fn salt() -> String {
+    let mut bytes = [0u8; 16];
+    crate::crypto::fill_random(&mut bytes);
+    hex::encode(bytes)
 }
 
 /// Decodes stored content back to answers (question and option ids).
@@ -178,7 +196,7 @@ pub fn tracking_code() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::elections::{ElectionId, QuestionId};
+    use crate::elections::QuestionId;
 
     fn def(method: Method, n: usize, seats: i32, min: i32, max: i32, blank: bool) -> Definition {
         Definition {
@@ -253,7 +271,15 @@ mod tests {
         assert_eq!(v.content, "3,0;");
         assert_eq!(decode(&d, &v.content).unwrap(), answers);
         let reversed: Vec<Answer> = answers.iter().rev().cloned().collect();
-        assert_eq!(validate(&d, &reversed).unwrap().ballot_hash, v.ballot_hash);
+        assert_eq!(
+            ballot_hash(d.election_id, &reversed, &v.salt),
+            v.ballot_hash
+        );
+        // Each ballot draws its own salt: the same answers hash apart.
+        let again = validate(&d, &answers).unwrap();
+        assert_eq!(again.salt.len(), 32);
+        assert_ne!(again.salt, v.salt);
+        assert_ne!(again.ballot_hash, v.ballot_hash);
     }
 
     #[test]

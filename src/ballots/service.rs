@@ -52,11 +52,13 @@ fn eligible(conn: &mut DbConnection, row: &ElectionRow, voter: UserId) -> Result
 }
 
 /// Casts a ballot. Everything runs in one task on the blocking pool with one
-/// pooled connection: the session check (roles from the database), the
-/// definition (cached), validation, the signed receipt, then one transaction
-/// that re-checks the election is open and before `closes_at` (holding the
-/// election row FOR SHARE on PostgreSQL, or the write lock on SQLite) and
-/// writes the participation and the ballot.
+/// pooled connection: the session check (roles from the database), then one
+/// transaction that holds the election row (FOR SHARE on PostgreSQL, the
+/// write lock on SQLite) and checks, in the contract's order, that the
+/// caller may see the election (404), is eligible (403), has not voted and
+/// the election is open and before `closes_at` (409); only then reads the
+/// body (400, 422), signs the receipt and writes the participation and the
+/// ballot.
 pub async fn cast(
     pool: &DbPool,
     casting: &Casting,
@@ -102,59 +104,12 @@ struct CastRequest {
 
 fn cast_on(c: &mut DbConnection, state: &Casting, req: &CastRequest) -> Result<Receipt, AppError> {
     let voter = req.voter.check(c)?;
-    let answers = req.answers.get()?;
-    if req
-        .idempotency_key
-        .as_ref()
-        .is_some_and(|k| k.is_empty() || k.len() > MAX_KEY_LEN)
-    {
-        return Err(AppError::bad_request(
-            "Idempotency-Key must be 1 to 255 characters.",
-        ));
-    }
     let (election, voter_id) = (req.election, voter.id);
-    let def = definition_on(c, &state.definitions, election)?;
-    let valid = rules::validate(&def, answers)?;
-    let seal = match req.idempotency_key.as_deref() {
-        Some(k) => Some(
-            SealKey::derive(&state.keys.jwt.secret, election, voter_id, k)
-                .ok_or_else(|| AppError::internal("cannot derive the idempotency key"))?,
-        ),
-        None => None,
-    };
-    // Only a keyed cast needs to recognise its own request again.
-    let request_hash = match seal {
-        Some(_) => sha256_hex(&canonical_json(&json!({ "answers": answers }))),
-        None => String::new(),
-    };
-    let now = Time::now();
-    let cast_at = now.to_rfc3339();
-    let tracking_code = rules::tracking_code();
-    let signed = SignedReceipt {
-        election_id: election,
-        tracking_code: &tracking_code,
-        ballot_hash: &valid.ballot_hash,
-        cast_at: &cast_at,
-    };
-    let receipt = Receipt {
-        election_id: election,
-        signature: state.keys.signer.sign_b64(&canonical_json(&signed)),
-        tracking_code: tracking_code.clone(),
-        ballot_hash: valid.ballot_hash.clone(),
-        cast_at: cast_at.clone(),
-        kid: state.keys.signer.kid.clone(),
-    };
-    let sealed = match &seal {
-        Some(k) => Some(
-            k.seal(&Remembered {
-                request_hash: request_hash.clone(),
-                receipt: receipt.clone(),
-            })
-            .ok_or_else(|| AppError::internal("cannot seal the receipt"))?,
-        ),
-        None => None,
-    };
     let is_staff = voter.has(Role::Admin) || voter.has(Role::Auditor);
+    // Everything after the caller check runs in the one write transaction,
+    // in the contract's order: who may cast here (404, 403), whether the
+    // election takes this ballot (409), and only then what was sent (400,
+    // 422). A caller who may not vote learns nothing about the questions.
     write_tx(c, |c| {
         let row =
             elections_repo::find_election_for_share(c, election)?.ok_or(AppError::NotFound)?;
@@ -165,25 +120,40 @@ fn cast_on(c: &mut DbConnection, state: &Casting, req: &CastRequest) -> Result<R
         if !eligible(c, &row, voter_id)? {
             return Err(AppError::Forbidden);
         }
-        // A keyed retry of a cast that went in: the first receipt again.
-        if let Some(seal) = &seal {
-            if let Some(p) = repo::find_participation(c, election, voter_id)? {
-                return match (p.idempotency_key_hash, p.idempotency_sealed) {
-                    (Some(h), Some(sealed)) if h == seal.lookup => {
-                        let remembered = seal
-                            .open(&sealed)
-                            .ok_or_else(|| AppError::internal("unreadable seal"))?;
-                        if remembered.request_hash != request_hash {
-                            return Err(AppError::invalid(
-                                "Idempotency-Key",
-                                "was used with a different request body",
-                            ));
-                        }
-                        Ok(remembered.receipt)
+        if req
+            .idempotency_key
+            .as_ref()
+            .is_some_and(|k| k.is_empty() || k.len() > MAX_KEY_LEN)
+        {
+            return Err(AppError::bad_request(
+                "Idempotency-Key must be 1 to 255 characters.",
+            ));
+        }
+        let seal = match req.idempotency_key.as_deref() {
+            Some(k) => Some(
+                SealKey::derive(&state.keys.jwt.secret, election, voter_id, k)
+                    .ok_or_else(|| AppError::internal("cannot derive the idempotency key"))?,
+            ),
+            None => None,
+        };
+        // Already voted: a keyed retry of the cast that went in gets the
+        // first receipt again; anything else is 409 before the body is read.
+        if let Some(p) = repo::find_participation(c, election, voter_id)? {
+            return match (&seal, p.idempotency_key_hash, p.idempotency_sealed) {
+                (Some(seal), Some(h), Some(sealed)) if h == seal.lookup => {
+                    let remembered = seal
+                        .open(&sealed)
+                        .ok_or_else(|| AppError::internal("unreadable seal"))?;
+                    if remembered.request_hash != request_hash_of(req.answers.get()?) {
+                        return Err(AppError::invalid(
+                            "Idempotency-Key",
+                            "was used with a different request body",
+                        ));
                     }
-                    _ => Err(already_voted()),
-                };
-            }
+                    Ok(remembered.receipt)
+                }
+                _ => Err(already_voted()),
+            };
         }
         if row.state() != ElectionState::Open {
             return Err(AppError::conflict(format!(
@@ -196,6 +166,36 @@ fn cast_on(c: &mut DbConnection, state: &Casting, req: &CastRequest) -> Result<R
                 "The election closed; the ballot arrived after closes_at.",
             ));
         }
+        let answers = req.answers.get()?;
+        let def = definition_on(c, &state.definitions, election)?;
+        let valid = rules::validate(&def, answers)?;
+        let now = Time::now();
+        let cast_at = now.to_rfc3339();
+        let tracking_code = rules::tracking_code();
+        let signed = SignedReceipt {
+            election_id: election,
+            tracking_code: &tracking_code,
+            ballot_hash: &valid.ballot_hash,
+            cast_at: &cast_at,
+        };
+        let receipt = Receipt {
+            election_id: election,
+            signature: state.keys.signer.sign_b64(&canonical_json(&signed)),
+            tracking_code: tracking_code.clone(),
+            ballot_hash: valid.ballot_hash.clone(),
+            cast_at: cast_at.clone(),
+            kid: state.keys.signer.kid.clone(),
+        };
+        let sealed = match &seal {
+            Some(k) => Some(
+                k.seal(&Remembered {
+                    request_hash: request_hash_of(answers),
+                    receipt: receipt.clone(),
+                })
+                .ok_or_else(|| AppError::internal("cannot seal the receipt"))?,
+            ),
+            None => None,
+        };
         repo::insert_participation(
             c,
             &ParticipationRow {
@@ -221,10 +221,17 @@ fn cast_on(c: &mut DbConnection, state: &Casting, req: &CastRequest) -> Result<R
                 tracking_code,
                 ballot_hash: receipt.ballot_hash.clone(),
                 content: valid.content,
+                salt: valid.salt,
             },
         )?;
         Ok(receipt)
     })
+}
+
+/// What a keyed cast remembers of its request, to tell a retry from a
+/// different ballot sent under the same key.
+fn request_hash_of(answers: &[Answer]) -> String {
+    sha256_hex(&canonical_json(&json!({ "answers": answers })))
 }
 
 fn already_voted() -> AppError {
@@ -280,7 +287,17 @@ pub async fn turnout(pool: &DbPool, user: &AuthCheck, id: ElectionId) -> Result<
     .await
 }
 
-/// A page of the board.
+/// Whether the board is out: from `closed` on. While voting runs it is
+/// withheld whole, so that nobody watches ballots arrive one by one and
+/// pairs each new tracking code with the voter whose `has_voted` flipped.
+fn board_is_published(row: &ElectionRow) -> bool {
+    matches!(
+        row.state(),
+        ElectionState::Closed | ElectionState::Tallied | ElectionState::Published
+    )
+}
+
+/// A page of the board, from `closed` on (409 before).
 pub async fn board(
     pool: &DbPool,
     user: &AuthCheck,
@@ -295,6 +312,12 @@ pub async fn board(
         let row = elections_repo::find_election(c, id)?.ok_or(AppError::NotFound)?;
         if !can_see(c, viewer, &row)? {
             return Err(AppError::NotFound);
+        }
+        if !board_is_published(&row) {
+            return Err(AppError::conflict(format!(
+                "The election is {}; the board is published whole when voting ends.",
+                row.state
+            )));
         }
         let mut rows = repo::ballot_page(c, id, after.as_deref(), limit + 1)?;
         let more = rows.len() as i64 > limit;
@@ -319,8 +342,9 @@ pub async fn board(
     .await
 }
 
-/// Whether a tracking code is on the board, with its inclusion proof once
-/// the election closed.
+/// Whether a tracking code is on the board; once the election closed, with
+/// the ballot's salt and its inclusion proof. While it is open the answer
+/// carries only the salted hash, which tells nothing of the ballot.
 pub async fn check_receipt(
     pool: &DbPool,
     cache: Arc<BoardCache>,
@@ -335,16 +359,18 @@ pub async fn check_receipt(
         if !can_see(c, viewer, &row)? {
             return Err(AppError::NotFound);
         }
-        let hash = repo::find_ballot_hash(c, id, &code)?.ok_or(AppError::NotFound)?;
+        let (hash, salt) = repo::find_ballot_hash(c, id, &code)?.ok_or(AppError::NotFound)?;
         let mut check = ReceiptCheck {
             included: true,
             ballot_hash: hash,
+            salt: None,
             leaf_index: None,
             tree_size: None,
             inclusion_proof: None,
             merkle_root: None,
         };
-        if let Some(root) = row.merkle_root {
+        if let (true, Some(root)) = (board_is_published(&row), row.merkle_root) {
+            check.salt = Some(salt);
             let board = cache.get_or_load(c, id)?;
             let index = board
                 .codes

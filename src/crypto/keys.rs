@@ -168,6 +168,12 @@ fn load_secret(
         ));
     }
     if generated.exists() {
+        // Keys written by an older version may be readable by others.
+        if let Some(dir) = generated.parent() {
+            crate::private::create_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        crate::private::tighten(generated, 0o600)
+            .map_err(|e| format!("{}: {e}", generated.display()))?;
         let text =
             fs::read_to_string(generated).map_err(|e| format!("{}: {e}", generated.display()))?;
         return decode(&text, &generated.display().to_string());
@@ -181,7 +187,7 @@ fn load_secret(
 fn write_private(path: &Path, text: &str) -> Result<(), String> {
     let fail = |e: std::io::Error| format!("{}: {e}", path.display());
     if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(fail)?;
+        crate::private::create_dir(dir).map_err(fail)?;
     }
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -155,9 +155,12 @@ impl ConnectionManager {
                 let mut conn =
                     SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
                 // WAL + FULL: an acknowledged commit survives a power cut.
+                // secure_delete: deleted cells and freed pages are zeroed, so
+                // the rows rewritten at close leave no old layout behind.
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+                     PRAGMA secure_delete = ON;",
                     self.busy_timeout_ms
                 ))
                 .map_err(r2d2::Error::QueryError)?;
@@ -182,10 +185,8 @@ pub struct PoolOptions {
 /// `/readyz` 503) while the database is down.
 pub fn build_pool(url: &DbUrl, opts: &PoolOptions) -> Result<DbPool, String> {
     if let Some(file) = url.sqlite_file() {
-        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create the folder {}: {e}", dir.display()))?;
-        }
+        crate::private::prepare_sqlite_file(file)
+            .map_err(|e| format!("cannot prepare the database file {}: {e}", file.display()))?;
     }
     let manager = ConnectionManager {
         url: url.clone(),
@@ -273,6 +274,31 @@ static SQLITE_WRITERS: parking_lot::FairMutex<()> = parking_lot::const_fair_mute
 /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite, so that a
 /// transaction that reads then writes takes the write lock up front instead
 /// of failing with "database is locked" under concurrency.
+/// SQLite: copies the WAL into the database and truncates it to zero bytes,
+/// so that no file holds the frames that each cast's commit wrote together
+/// (they pair a participation page with a ballot page). Called after a
+/// close. A reader holding an old snapshot can keep part of the log alive;
+/// then the next close or SQLite's own checkpoints finish the job, and a
+/// warning says so. Nothing to do on PostgreSQL.
+pub fn forget_log(conn: &mut DbConnection) {
+    #[derive(diesel::QueryableByName)]
+    struct Checkpoint {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        busy: i32,
+    }
+    if let DbConnection::Sqlite(c) = conn {
+        let _turn = SQLITE_WRITERS.lock();
+        match diesel::RunQueryDsl::get_result::<Checkpoint>(
+            diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)"),
+            c,
+        ) {
+            Ok(r) if r.busy == 0 => {}
+            Ok(_) => log::warn!("the WAL could not be truncated after a close: a reader was busy"),
+            Err(e) => log::warn!("the WAL could not be truncated after a close: {e}"),
+        }
+    }
+}
+
 pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,

@@ -226,6 +226,7 @@ diesel::table! {
         tracking_code -> Text,
         ballot_hash -> Text,
         content -> Text,
+        salt -> Text,
     }
 }
 

@@ -144,7 +144,9 @@ pub fn open_tx(
     Ok(true)
 }
 
-/// `open → closed` now; fixes the Merkle root over the ballots. On
+/// `open → closed` now; fixes the Merkle root over the ballots and rewrites
+/// the election's participations and ballots in random order (once this
+/// commits, the caller calls [`db::forget_log`] for SQLite's WAL). On
 /// PostgreSQL the election row is locked FOR UPDATE, so no cast (which holds
 /// it FOR SHARE) commits after this. The close time is read only once that
 /// lock is held: casts that committed while the close waited for it carry a
@@ -173,6 +175,9 @@ pub fn close_tx(
     }
     let root = crate::ballots::board::merkle_root_of(conn, id)?;
     repo::set_merkle_root(conn, id, &root)?;
+    // Casting is over: rewrite both tables shuffled, so the storage no longer
+    // pairs a participation with its ballot (README, trust model).
+    crate::ballots::repo::rewrite_shuffled(conn, id)?;
     let by = if actor.is_some() { "admin" } else { "timer" };
     audit::record(
         conn,
@@ -195,7 +200,8 @@ pub async fn step(
     let (admin, outbox) = (admin.clone(), outbox.cloned());
     db::run(pool, move |c| {
         let actor = admin.check(c)?.id;
-        write_tx(c, |c| {
+        let closing = matches!(step, Step::Close);
+        let out = write_tx(c, |c| {
             let now = Time::now();
             let done = match step {
                 Step::Open => open_tx(c, id, Some(actor), now, outbox.as_ref())?,
@@ -219,7 +225,11 @@ pub async fn step(
                 return Err(wrong_state(&row, action));
             }
             load_visible(c, Viewer::Staff, id)
-        })
+        })?;
+        if closing {
+            db::forget_log(c);
+        }
+        Ok(out)
     })
     .await
 }
@@ -236,7 +246,12 @@ pub fn run_due(conn: &mut DbConnection, outbox: Option<&Outbox>) -> Result<usize
             _ => close_tx(c, id, None),
         });
         match made {
-            Ok(true) => done += 1,
+            Ok(true) => {
+                if state != "draft" {
+                    db::forget_log(conn);
+                }
+                done += 1
+            }
             Ok(false) => {}
             Err(e) => log::warn!("scheduled transition of {id} failed: {e}"),
         }

@@ -207,6 +207,7 @@ fn json_export(pool: &DbPool, job: &Job, out: &mut Sink) -> Result<(), AppError>
         out.write_json(&json!({
             "tracking_code": b.tracking_code,
             "ballot_hash": b.ballot_hash,
+            "salt": b.salt,
             "answers": answers_of(&job.def, b)?,
         }))
     })?;
@@ -263,16 +264,17 @@ pub fn is_ranked(method: Method) -> bool {
     !matches!(method, Method::Plurality | Method::Approval)
 }
 
-/// `tracking_code,ballot_hash,<prompt> (<question id>),...`; a ranking's
-/// option ids joined by `>` (first preference first), a set's by `;`; an
-/// empty cell is a blank answer.
+/// `tracking_code,ballot_hash,<prompt> (<question id>),...,salt`; a
+/// ranking's option ids joined by `>` (first preference first), a set's by
+/// `;`; an empty cell is a blank answer. The salt comes last so that the v1
+/// columns keep their places.
 fn csv_export(pool: &DbPool, job: &Job, out: &mut Sink) -> Result<(), AppError> {
     let mut header = String::from("tracking_code,ballot_hash");
     for q in &job.def.questions {
         header.push(',');
         header.push_str(&csv_field(&format!("{} ({})", q.prompt, q.id)));
     }
-    header.push_str("\r\n");
+    header.push_str(",salt\r\n");
     out.write(header.as_bytes())?;
     let mut line = String::new();
     each_ballot(pool, job.election.id, |b| {
@@ -291,6 +293,8 @@ fn csv_export(pool: &DbPool, job: &Job, out: &mut Sink) -> Result<(), AppError> 
                     .join(sep),
             );
         }
+        line.push(',');
+        line.push_str(&b.salt);
         line.push_str("\r\n");
         out.write(line.as_bytes())
     })

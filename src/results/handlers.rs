@@ -71,7 +71,8 @@ pub async fn get_results(
 ///
 /// - `json` (default): `{"format":"ballotbox-export/2","election",
 ///   "merkle_root","public_key":{"kid","alg","public_key"},"ballots":[{
-///   "tracking_code","ballot_hash","answers":[{"question_id","selections"}]}
+///   "tracking_code","ballot_hash","salt","answers":[{"question_id",
+///   "selections"}]}
 ///   ...],"ballot_count","results"|null,"signature"|null,"audit_events":[...],
 ///   "checkpoint":{"seq","hash","at","kid","signature"}}`, ballots in
 ///   tracking-code order; the election's audit events in `seq` order up to
@@ -83,7 +84,7 @@ pub async fn get_results(
 /// - `csv`: `tracking_code,ballot_hash`, then one column per question
 ///   headed `prompt (question id)`: option ids joined by `>` for rankings
 ///   (borda, irv, stv, schulze), by `;` for sets (plurality, approval); an
-///   empty cell is a blank answer. CRLF line ends, RFC 4180 quoting.
+///   empty cell is a blank answer; then `salt`, the ballot's 32 hex salt. CRLF line ends, RFC 4180 quoting.
 /// - `blt` with `question=ID` (a ranked question): candidates are the
 ///   options in position order, named by option id; one weight-1 line per
 ///   ballot; the title is the prompt. `ballotbox count --method M --seed

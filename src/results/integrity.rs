@@ -111,7 +111,8 @@ impl IntegrityFailure {
 
 /// Recomputes `ballot_hash` from stored content without building JSON
 /// values: the RFC 8785 form of `{"answers":[{"question_id","selections"}],
-/// "election_id"}` is written straight into a reused buffer (member names
+/// "election_id","salt"}` (no `salt` for a ballot from before v2, whose salt
+/// is empty) is written straight into a reused buffer (member names
 /// in sorted order, answers sorted by question id; ids are hyphenated
 /// lower-case UUIDs, which need no escaping). A million ballots cost well
 /// under a second this way. Must agree with
@@ -146,8 +147,9 @@ impl<'a> ContentHasher<'a> {
         }
     }
 
-    /// The hash of stored content, or None when it cannot be decoded.
-    pub fn hash(&mut self, content: &str) -> Option<String> {
+    /// The hash of stored content under its salt, or None when the content
+    /// cannot be decoded.
+    pub fn hash(&mut self, content: &str, salt: &str) -> Option<String> {
         let n = self.def.questions.len();
         let parts: Vec<&str> = if n > 0 {
             content.split(';').collect()
@@ -182,6 +184,11 @@ impl<'a> ContentHasher<'a> {
         }
         buf.extend_from_slice(b"],\"election_id\":\"");
         buf.extend_from_slice(self.election.as_bytes());
+        if !salt.is_empty() {
+            // Server-drawn hex: nothing to escape.
+            buf.extend_from_slice(b"\",\"salt\":\"");
+            buf.extend_from_slice(salt.as_bytes());
+        }
         buf.extend_from_slice(b"\"}");
         Some(sha256_hex(buf))
     }
@@ -202,7 +209,9 @@ pub fn check_and_count(
     let mut bad = Vec::new();
     let mut bad_count = 0u64;
     repo::for_each_ballot(conn, id, |b| -> Result<(), AppError> {
-        let matches = hasher.hash(&b.content).is_some_and(|h| h == b.ballot_hash);
+        let matches = hasher
+            .hash(&b.content, &b.salt)
+            .is_some_and(|h| h == b.ballot_hash);
         // Unreadable content is not counted; the tally is refused anyway.
         if !matches || counter.add_content(&b.content).is_err() {
             bad_count += 1;
@@ -262,14 +271,16 @@ mod tests {
         let mut hasher = ContentHasher::new(&def);
         for content in ["0;4,2,0;1,3", "2;;", "1;3;0,1,2,3", "0;0,1,2,3,4;2"] {
             let answers: Vec<Answer> = rules::decode(&def, content).unwrap();
-            assert_eq!(
-                hasher.hash(content).as_deref(),
-                Some(rules::ballot_hash(&def, &answers).as_str()),
-                "{content}"
-            );
+            for salt in [String::new(), rules::salt()] {
+                assert_eq!(
+                    hasher.hash(content, &salt).as_deref(),
+                    Some(rules::ballot_hash(def.election_id, &answers, &salt).as_str()),
+                    "{content} {salt}"
+                );
+            }
         }
         for bad in ["0;1", "9;1;1", "x;1;1", "0;1;1;1"] {
-            assert_eq!(hasher.hash(bad), None, "{bad}");
+            assert_eq!(hasher.hash(bad, ""), None, "{bad}");
         }
     }
 }

@@ -71,6 +71,7 @@ where
             ballots::tracking_code,
             ballots::ballot_hash,
             ballots::content,
+            ballots::salt,
         ));
     match conn {
         DbConnection::Pg(c) => {

@@ -535,6 +535,7 @@ async fn the_ballot_row_holds_no_voter_and_the_board_names_nobody(app: TestApp) 
             "content",
             "election_id",
             "id",
+            "salt",
             "tracking_code"
         ]
     );
@@ -543,6 +544,8 @@ async fn the_ballot_row_holds_no_voter_and_the_board_names_nobody(app: TestApp) 
             assert!(!c.contains(forbidden), "ballots.{c}");
         }
     }
+    // v2: the board is out once voting ends.
+    assert_eq!(app.step(&admin, id, "close").await.status(), 200);
     let page = app
         .get(&format!("/api/v1/elections/{id}/board"), Some(&voters[0].1))
         .await
@@ -676,18 +679,25 @@ async fn receipts_verify_and_inclusion_proofs_check_against_the_root(app: TestAp
         let mut tampered = msg.clone();
         tampered[10] ^= 1;
         assert!(pk.verify_strict(&tampered, &sig).is_err());
-        // The ballot hash is SHA-256 of the canonical {"election_id","answers"}, answers sorted by question id.
+        // v2: the hash is salted, so the answers alone do not give it.
         let mut sorted: Vec<Value> = answers.as_array().unwrap().clone();
         sorted.sort_by_key(|a| a["question_id"].as_str().unwrap().to_string());
         let doc = serde_json_canonicalizer::to_vec(&json!({"election_id": id, "answers": sorted}))
             .unwrap();
-        assert_eq!(
+        assert_ne!(
             r["ballot_hash"].as_str().unwrap(),
             hex::encode(Sha256::digest(doc))
         );
         assert_eq!(r["tracking_code"].as_str().unwrap().len(), 16);
-        receipts.push(r);
+        receipts.push((r, sorted));
     }
+    let receipts: Vec<Value> = receipts
+        .into_iter()
+        .map(|(mut r, sorted)| {
+            r["sorted_answers"] = Value::Array(sorted);
+            r
+        })
+        .collect();
     // While open: included, no proof yet.
     let code = receipts[0]["tracking_code"].as_str().unwrap();
     let check: Value = app
@@ -700,7 +710,9 @@ async fn receipts_verify_and_inclusion_proofs_check_against_the_root(app: TestAp
         .await
         .unwrap();
     assert_eq!(check["included"], true);
+    assert_eq!(check["ballot_hash"], receipts[0]["ballot_hash"]);
     assert!(check.get("inclusion_proof").is_none());
+    assert!(check.get("salt").is_none(), "the salt is secret while open");
     app.step(&admin, id, "close").await;
     let board = board_entries(&app, &admin, id).await;
     let root = hex::encode(rfc6962_root(&board));
@@ -717,6 +729,19 @@ async fn receipts_verify_and_inclusion_proofs_check_against_the_root(app: TestAp
             .unwrap();
         assert_eq!(check["merkle_root"], root);
         assert_eq!(check["ballot_hash"], r["ballot_hash"]);
+        // From close on, the salt: SHA-256 of the canonical
+        // {"election_id","answers","salt"}, answers sorted by question id.
+        let salt = check["salt"].as_str().unwrap();
+        assert_eq!(salt.len(), 32);
+        assert!(salt.bytes().all(|b| b.is_ascii_hexdigit()));
+        let doc = serde_json_canonicalizer::to_vec(
+            &json!({"election_id": id, "answers": r["sorted_answers"], "salt": salt}),
+        )
+        .unwrap();
+        assert_eq!(
+            r["ballot_hash"].as_str().unwrap(),
+            hex::encode(Sha256::digest(doc))
+        );
         let index = check["leaf_index"].as_u64().unwrap() as usize;
         assert_eq!(board[index].0, code);
         let leaves: Vec<[u8; 32]> = board.iter().map(|(c, h)| ballot_leaf(c, h)).collect();

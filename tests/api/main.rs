@@ -15,6 +15,7 @@ mod mail;
 mod operations;
 mod results;
 mod roles;
+mod secrecy;
 mod tamper;
 mod users;
 mod web;

@@ -502,7 +502,9 @@ async fn csv_and_blt_exports_count_the_same_as_the_results(app: TestApp) {
     let mut codes = Vec::new();
     for row in &rows {
         let cells: Vec<&str> = row.split(',').collect();
-        assert_eq!(cells.len(), 8, "{row}");
+        // v2: the salt comes last, after the six questions.
+        assert_eq!(cells.len(), 9, "{row}");
+        assert_eq!(cells[8].len(), 32, "the salt: {row}");
         codes.push(cells[0].to_string());
         *plurality.get_mut(cells[2]).unwrap() += 1;
         for o in cells[3].split(';') {
@@ -743,6 +745,7 @@ async fn tallying_20000_ballots_keeps_the_server_answering(app: TestApp) {
                         tracking_code: rules::tracking_code(),
                         ballot_hash: valid.ballot_hash,
                         content: valid.content,
+                        salt: valid.salt,
                     }
                 })
                 .collect();

@@ -493,11 +493,12 @@ async fn a_chain_rewritten_with_triggers_dropped_is_caught_by_a_kept_checkpoint(
 }
 
 /// The SHA-256 of a ballot as API.md defines it (no server code).
-fn rehash(election_id: &str, answers: &Value) -> String {
+/// The v2 ballot hash, under the ballot's own (published) salt.
+fn rehash(election_id: &str, answers: &Value, salt: &str) -> String {
     let mut sorted = answers.as_array().unwrap().clone();
     sorted.sort_by_key(|a| a["question_id"].as_str().unwrap().to_string());
     ballotbox::crypto::sha256_hex(&ballotbox::crypto::canonical_json(
-        &json!({"election_id": election_id, "answers": sorted}),
+        &json!({"election_id": election_id, "answers": sorted, "salt": salt}),
     ))
 }
 
@@ -593,7 +594,8 @@ async fn each_tampered_export_fails_the_named_check_with_its_exit_bits(app: Test
         }
     }
     let answers = ballot["answers"].clone();
-    ballot["ballot_hash"] = json!(rehash(&election_id, &answers));
+    let salt = ballot["salt"].as_str().unwrap().to_string();
+    ballot["ballot_hash"] = json!(rehash(&election_id, &answers, &salt));
     let text = assert_caught(&invalid, "ballot validity", &key);
     assert!(text.contains("ok   ballot hashes"), "{text}");
     assert!(text.contains("plurality takes"), "{text}");

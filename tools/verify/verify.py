@@ -118,9 +118,13 @@ def ed25519_ok(public_key_b64, message, signature_b64):
         return False
 
 
-def ballot_hash(election_id, answers):
+def ballot_hash(election_id, answers, salt=""):
     ordered = sorted(answers, key=lambda a: a["question_id"])
-    return sha256_hex(jcs({"election_id": election_id, "answers": ordered}))
+    doc = {"election_id": election_id, "answers": ordered}
+    # v2: a 32-hex salt per ballot; '' (or absent) for ballots cast before v2.
+    if salt:
+        doc["salt"] = salt
+    return sha256_hex(jcs(doc))
 
 
 def merkle_root(leaves):
@@ -201,7 +205,7 @@ def verify(x, key, kept, r):
     ballots = x["ballots"]
     questions = {q["id"]: q for q in e["questions"]}
 
-    bad = [b["tracking_code"] for b in ballots if ballot_hash(eid, b["answers"]) != b["ballot_hash"]]
+    bad = [b["tracking_code"] for b in ballots if ballot_hash(eid, b["answers"], b.get("salt") or "") != b["ballot_hash"]]
     r.check(BALLOTS, "ballot hashes", not bad, f"{len(ballots)} ballots" if not bad else f"tracking codes {bad[:5]}")
 
     invalid = []

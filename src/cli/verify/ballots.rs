@@ -17,7 +17,7 @@ pub(super) fn check<'a>(export: &Export, def: &'a Definition, report: &mut Repor
     let mut bad_hash: Vec<&str> = Vec::new();
     let mut invalid: Vec<(&str, String)> = Vec::new();
     for b in &export.ballots {
-        if rules::ballot_hash(def, &b.answers) != b.ballot_hash {
+        if rules::ballot_hash(def.election_id, &b.answers, &b.salt) != b.ballot_hash {
             bad_hash.push(&b.tracking_code);
         }
         // The same validation as casting: one answer per question, each

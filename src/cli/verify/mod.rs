@@ -65,6 +65,9 @@ const AUDIT: u8 = 16;
 struct ExportBallot {
     tracking_code: String,
     ballot_hash: String,
+    /// Absent or '' for a ballot cast before v2 (hashed without a salt).
+    #[serde(default)]
+    salt: String,
     answers: Vec<Answer>,
 }
 

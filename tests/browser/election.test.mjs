@@ -73,7 +73,7 @@ async function login(page, base, email, password) {
 }
 
 async function wholeElection(backend) {
-  const admin = { email: 'admin@example.org', name: 'Ada Admin', password: pw('admin') };
+  const admin = { email: 'admin@example.org', name: 'Ada Admin', password: pw('adm') };
   const server = await startServer(backend, admin);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   const axe = new Axe();

@@ -23,6 +23,7 @@ use crate::crypto::{sha256_hex, Keys};
 use crate::db::schema::ballots;
 use crate::db::types::Time;
 use crate::db::{self, write_tx, DbConnection, DbPool, PooledConn};
+use crate::elections::definition::{self, Definition};
 use crate::elections::ElectionId;
 use crate::users::{service as users, Role, UserId};
 
@@ -136,18 +137,29 @@ pub fn cast_raw(
                 idempotency_sealed: None,
             },
         )?;
-        ballots_repo::insert_ballot(c, &ballot_row(election_id, content))
+        // No definition read: this is the bare floor, never tallied.
+        ballots_repo::insert_ballot(c, &ballot_row(None, election_id, content))
     })
 }
 
-fn ballot_row(election_id: ElectionId, content: String) -> BallotRow {
+/// A ballot row as casting writes it: salted, and hashed as API.md (v2)
+/// defines `ballot_hash`, so that the tally's integrity check accepts it.
+/// Without a definition, or for content that does not decode under it, the
+/// hash is of the content's bytes (the integrity check refuses such a
+/// ballot, as it should).
+fn ballot_row(def: Option<&Definition>, election_id: ElectionId, content: String) -> BallotRow {
+    let salt = rules::salt();
+    let ballot_hash = match def.and_then(|d| rules::decode(d, &content)) {
+        Some(answers) => rules::ballot_hash(election_id, &answers, &salt),
+        None => sha256_hex(content.as_bytes()),
+    };
     BallotRow {
         id: BallotId(Uuid::new_v4()),
         election_id,
         tracking_code: rules::tracking_code(),
-        ballot_hash: sha256_hex(content.as_bytes()),
+        ballot_hash,
         content,
-        salt: rules::salt(),
+        salt,
     }
 }
 
@@ -155,12 +167,13 @@ fn ballot_row(election_id: ElectionId, content: String) -> BallotRow {
 /// transaction and multi-row inserts.
 pub fn insert_ballots(c: &mut DbConnection, election: Uuid, contents: &[String]) -> Result<()> {
     let election_id = ElectionId(election);
+    let def = definition::load(c, election_id).map_err(|e| e.to_string())?;
     write_tx(c, |c| -> QueryResult<()> {
-        // Under both backends' bound-parameter limits (5 columns each).
+        // Under both backends' bound-parameter limits (6 columns each).
         for chunk in contents.chunks(4000) {
             let rows: Vec<BallotRow> = chunk
                 .iter()
-                .map(|content| ballot_row(election_id, content.clone()))
+                .map(|content| ballot_row(Some(&def), election_id, content.clone()))
                 .collect();
             // Multi-row inserts exist per backend, not on the enum.
             let q = diesel::insert_into(ballots::table).values(&rows);
